@@ -1,0 +1,131 @@
+/**
+ * The admin API: JSON over HTTP on a unix socket (0600, root), versioned
+ * paths, read-only GETs apart from mutating POSTs. `buildAdminHandler` is
+ * pure wiring (tests call it in-process); `listenAdmin` owns the socket.
+ * No TCP listener exists.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { connect } from 'node:net'
+import { chmod, mkdir, unlink } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { ErrorCodes, GridmeshError, isGridmeshError } from '../errors.ts'
+
+/** What the daemon exposes to the admin API. */
+export interface AdminServices {
+  status (): unknown
+  peers (): unknown
+  routes (): unknown
+  /** Graceful leave; resolves once the leave is under way. */
+  leave (): Promise<void>
+}
+
+type Handler = (body: unknown) => Promise<unknown> | unknown
+
+/** httpStatusFor is the one place that maps error codes to HTTP statuses. */
+export function httpStatusFor (err: unknown): number {
+  if (!isGridmeshError(err)) return 500
+  if (err.code === ErrorCodes.ADMIN_REQUEST || err.code === ErrorCodes.USAGE) return 400
+  return 500
+}
+
+const MAX_BODY = 64 * 1024
+
+function readBody (req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    let size = 0
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => {
+      size += c.length
+      if (size > MAX_BODY) { reject(new GridmeshError(ErrorCodes.ADMIN_REQUEST, 'request body too large')); req.destroy(); return }
+      chunks.push(c)
+    })
+    req.on('end', () => {
+      if (size === 0) { resolve(undefined); return }
+      try { resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))) } catch {
+        reject(new GridmeshError(ErrorCodes.ADMIN_REQUEST, 'request body is not valid JSON'))
+      }
+    })
+    req.on('error', reject)
+  })
+}
+
+/** buildAdminHandler returns the request handler for the v1 API. */
+export function buildAdminHandler (services: AdminServices): (req: IncomingMessage, res: ServerResponse) => void {
+  const routes: Record<string, Handler> = {
+    'GET /v1/status': () => services.status(),
+    'GET /v1/peers': () => services.peers(),
+    'GET /v1/routes': () => services.routes(),
+    'POST /v1/leave': async (body) => {
+      if (body !== undefined && (typeof body !== 'object' || body === null || Object.keys(body).length > 0)) {
+        throw new GridmeshError(ErrorCodes.ADMIN_REQUEST, 'leave takes no fields')
+      }
+      await services.leave()
+      return { leaving: true }
+    }
+  }
+  return (req, res) => {
+    const send = (status: number, payload: unknown): void => {
+      const text = JSON.stringify(payload)
+      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+      res.end(text)
+    }
+    const url = (req.url ?? '/').split('?')[0] ?? '/'
+    const handler = routes[`${req.method ?? 'GET'} ${url}`]
+    if (handler === undefined) {
+      const known = Object.keys(routes).some(k => k.endsWith(` ${url}`))
+      send(known ? 405 : 404, { error: known ? `method ${req.method ?? ''} not allowed on ${url}` : `no such endpoint ${url}` })
+      return
+    }
+    readBody(req)
+      .then(body => handler(body))
+      .then(result => { send(200, result) })
+      .catch((err: unknown) => { send(httpStatusFor(err), { error: err instanceof Error ? err.message : String(err) }) })
+  }
+}
+
+/** probeSocket tells whether something accepts connections on a unix socket path. */
+function probeSocket (path: string): Promise<'live' | 'stale' | 'absent'> {
+  return new Promise(resolve => {
+    const sock = connect(path)
+    sock.once('connect', () => { sock.destroy(); resolve('live') })
+    sock.once('error', (err: NodeJS.ErrnoException) => { resolve(err.code === 'ENOENT' ? 'absent' : 'stale') })
+  })
+}
+
+/**
+ * checkAdminSocketFree fails with ALREADY_RUNNING when a daemon answers on
+ * `path`, removes a stale socket left by a crash, and is otherwise a no-op.
+ * Runs before the daemon changes anything on the system.
+ */
+export async function checkAdminSocketFree (path: string): Promise<void> {
+  const state = await probeSocket(path)
+  if (state === 'live') {
+    throw new GridmeshError(ErrorCodes.ALREADY_RUNNING, `another gridmesh daemon is answering on ${path}; stop it first (gridmesh leave --admin-socket ${path}) or pick another --admin-socket`)
+  }
+  if (state === 'stale') await unlink(path).catch(() => {})
+}
+
+/** listenAdmin serves the API on `path` with mode 0600. */
+export async function listenAdmin (path: string, services: AdminServices): Promise<Server> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o755 })
+  await checkAdminSocketFree(path)
+  const server = createServer(buildAdminHandler(services))
+  // umask while binding so the socket is never, even briefly, wider than 0600.
+  const previous = process.umask(0o177)
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(path, () => { server.off('error', reject); resolve() })
+    })
+  } finally {
+    process.umask(previous)
+  }
+  await chmod(path, 0o600)
+  return server
+}
+
+/** closeAdmin stops the server and removes its socket; idempotent. */
+export async function closeAdmin (server: Server | null, path: string): Promise<void> {
+  if (server !== null) await new Promise<void>(resolve => { server.close(() => { resolve() }) })
+  await unlink(path).catch(() => {})
+}

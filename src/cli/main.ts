@@ -1,0 +1,46 @@
+/**
+ * The gridmesh CLI entry point: the only place (with the daemon's top level)
+ * that exits the process. Every error becomes one stderr line and an exit code
+ * from `exitCodeFor`: 2 for usage/config errors, 1 for runtime failures.
+ */
+import { Command, CommanderError } from 'commander'
+import { errorLine, exitCodeFor } from '../errors.ts'
+import { registerUp } from './up.ts'
+import { registerStatus } from './status.ts'
+import { registerPeers } from './peers.ts'
+import { registerRoutes } from './routes.ts'
+import { registerLeave } from './leave.ts'
+
+function buildProgram (): Command {
+  const program = new Command('gridmesh')
+    .description('private WireGuard full mesh keyed through a private libp2p DHT')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => { write(`gridmesh: ${str.replace(/^error: /, '')}`) } })
+  registerUp(program)
+  registerStatus(program)
+  registerPeers(program)
+  registerRoutes(program)
+  registerLeave(program)
+  for (const cmd of program.commands) {
+    cmd.exitOverride().configureOutput({ outputError: (str, write) => { write(`gridmesh ${cmd.name()}: ${str.replace(/^error: /, '')}`) } })
+  }
+  return program
+}
+
+async function main (): Promise<void> {
+  try {
+    await buildProgram().parseAsync(process.argv)
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and version are not errors; everything else commander reports is usage.
+      process.exitCode = err.exitCode === 0 ? 0 : 2
+      return
+    }
+    process.stderr.write(errorLine(err) + '\n')
+    process.exitCode = exitCodeFor(err)
+  }
+}
+
+await main()

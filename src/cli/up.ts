@@ -1,0 +1,42 @@
+/**
+ * `gridmesh up`: run the node in the foreground. Config is merged and
+ * validated (exit 2 on any error) before anything on the system changes;
+ * `--check-config` stops right there and prints the resolved config.
+ */
+import { Command } from 'commander'
+import { DEFAULTS } from '../config/schema.ts'
+import { loadConfig } from '../config/load.ts'
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
+
+export function registerUp (program: Command): void {
+  program.command('up')
+    .description('join the mesh and run the node in the foreground (SIGTERM/SIGINT = graceful leave)')
+    .option('--mesh <name>', 'mesh name (env GRIDMESH_MESH; required)')
+    .option('--state-dir <dir>', 'state directory for keys and state, created 0700 (env GRIDMESH_STATE_DIR; required)')
+    .option('--interface <name>', `WireGuard interface name (default ${DEFAULTS.interface})`)
+    .option('--listen <host:port>', `libp2p listen address (default ${DEFAULTS.listen})`)
+    .option('--wg-port <port>', `WireGuard UDP port (default ${DEFAULTS.wgPort})`)
+    .option('--bootstrap <addr>', 'seed node, HOST:PORT or multiaddr; repeatable (default none: first node)', collect)
+    .option('--announce <host:port>', 'WireGuard endpoint to publish; repeatable (default: the listen addresses with --wg-port)', collect)
+    .option('--admin-socket <path>', `admin API unix socket (default ${DEFAULTS.adminSocket})`)
+    .option('--config <file>', 'YAML config file; flags and GRIDMESH_* env override it (env GRIDMESH_CONFIG)')
+    .option('--mesh-prefix <cidr>', 'override the ULA /48 derived from the mesh name')
+    .option('--prefix <cidr>', 'ask for this /64 first (collisions are still resolved by the shared rule)')
+    .option('--mtu <bytes>', `interface MTU (default ${DEFAULTS.mtu})`)
+    .option('--probe-port <port>', `UDP port of the direct-link prober (default ${DEFAULTS.probePort})`)
+    .option('--heartbeat-ms <ms>', `membership heartbeat interval (default ${DEFAULTS.heartbeatMs})`)
+    .option('--probe-interval-ms <ms>', `direct-link probe interval (default ${DEFAULTS.probeIntervalMs})`)
+    .option('--log-level <level>', `fatal|error|warn|info|debug|trace|silent (default ${DEFAULTS.logLevel})`)
+    .option('--check-config', 'validate the config, print it resolved, and exit without touching the system')
+    .action(async (opts: Record<string, unknown>) => {
+      const { checkConfig, ...flags } = opts
+      const config = loadConfig({ flags, env: process.env })
+      if (checkConfig === true) {
+        process.stdout.write(JSON.stringify(config, null, 2) + '\n')
+        return
+      }
+      const { runDaemon } = await import('../daemon/run.ts')
+      await runDaemon(config)
+    })
+}

@@ -1,0 +1,68 @@
+/**
+ * The one config schema. Every option has its default here and nowhere else;
+ * flags, GRIDMESH_* env vars and the YAML config file are merged into it by
+ * load.ts (flags win over env, env over file), unknown keys are rejected, and
+ * the daemon receives a frozen, typed Config before anything on the system
+ * changes.
+ */
+import { z } from 'zod'
+
+/** Defaults, also shown by `--help`. */
+export const DEFAULTS = {
+  interface: 'gridmesh0',
+  listen: '0.0.0.0:7700',
+  wgPort: 51820,
+  probePort: 51821,
+  adminSocket: '/run/gridmesh/gridmesh.sock',
+  mtu: 1420,
+  logLevel: 'info',
+  heartbeatMs: 1000,
+  probeIntervalMs: 300
+} as const
+
+const MESH_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/
+/** Linux IFNAMSIZ is 16 including the NUL; no '/', whitespace or ':'. */
+const IFNAME = /^[a-zA-Z0-9_.-]{1,15}$/
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[0-9.]+|[a-zA-Z0-9.-]+):(\d{1,5})$/
+
+const port = z.number().int().min(1).max(65535)
+
+export const hostPort = z.string().regex(HOST_PORT, 'expected HOST:PORT (IPv6 as [addr]:port)')
+  .refine(s => Number(HOST_PORT.exec(s)?.[2]) <= 65535 && Number(HOST_PORT.exec(s)?.[2]) > 0, 'port must be 1-65535')
+
+const MULTIADDR = /^\/(ip4|ip6|dns4|dns6|dns)\/[^/]+\/tcp\/\d{1,5}(\/p2p\/[1-9A-HJ-NP-Za-km-z]+)?$/
+
+/** A bootstrap is `host:port` (PeerId learned on connect) or a full multiaddr. */
+export const bootstrapEntry = z.string().refine(s => MULTIADDR.test(s) || hostPort.safeParse(s).success,
+  { error: iss => `"${String(iss.input)}" is neither HOST:PORT nor a /ip4|ip6/ADDR/tcp/PORT[/p2p/PEERID] multiaddr` })
+
+export const configSchema = z.object({
+  mesh: z.string({ error: 'missing: the mesh name (--mesh NAME)' })
+    .regex(MESH_NAME, 'mesh name must be 1-63 chars of a-z 0-9 . _ - starting with a letter or digit'),
+  stateDir: z.string({ error: 'missing: the state directory (--state-dir DIR)' })
+    .min(1).refine(s => s.startsWith('/'), 'state dir must be an absolute path'),
+  interface: z.string().regex(IFNAME, 'interface name must be 1-15 chars of a-z A-Z 0-9 _ . -').default(DEFAULTS.interface),
+  listen: hostPort.default(DEFAULTS.listen),
+  wgPort: port.default(DEFAULTS.wgPort),
+  probePort: port.default(DEFAULTS.probePort),
+  bootstrap: z.array(bootstrapEntry).max(64).default([]),
+  /** WireGuard endpoints to publish; default: the underlay addresses libp2p listens on, with wgPort. */
+  announce: z.array(hostPort).max(8).default([]),
+  adminSocket: z.string().min(1).refine(s => s.startsWith('/'), 'admin socket must be an absolute path').default(DEFAULTS.adminSocket),
+  /** Override of the ULA /48 derived from the mesh name. */
+  meshPrefix: z.string().optional(),
+  /** A /64 to claim first (collisions still resolved by the shared rule). */
+  prefix: z.string().optional(),
+  mtu: z.number().int().min(1280).max(9000).default(DEFAULTS.mtu),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(DEFAULTS.logLevel),
+  heartbeatMs: z.number().int().min(100).max(60_000).default(DEFAULTS.heartbeatMs),
+  probeIntervalMs: z.number().int().min(50).max(60_000).default(DEFAULTS.probeIntervalMs)
+}).strict().superRefine((c, ctx) => {
+  if (c.wgPort === c.probePort) ctx.addIssue({ code: 'custom', path: ['probePort'], message: 'probe port must differ from the WireGuard port' })
+})
+
+export type Config = Readonly<z.output<typeof configSchema>>
+export type ConfigInput = z.input<typeof configSchema>
+
+/** The config keys, in the order `--check-config` prints them. */
+export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof Config)[]
