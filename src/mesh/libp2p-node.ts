@@ -1,0 +1,230 @@
+/**
+ * The libp2p node of a gridmesh daemon, built per the libp2p guide §3: TCP +
+ * Noise + Yamux (+ optional PSK), identify, the `ping` service kad-dht needs
+ * plus a private ping for the connection monitor (pitfall 8), a private
+ * server-mode kad-dht that keeps private addresses, and gossipsub. The
+ * `MeshNode` wrapper is the only place that touches the kad-dht event stream
+ * and gossipsub API; the rest of gridmesh sees put/get/publish/subscribe.
+ */
+import { createLibp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@libp2p/noise'
+import { yamux } from '@libp2p/yamux'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { preSharedKey } from '@libp2p/pnet'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { gossipsub } from '@libp2p/gossipsub'
+import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { startRedialLoop } from './redial.ts'
+import { toDialAddr, listenAddr } from './addr.ts'
+import { createPubsubWrapper } from './pubsub.ts'
+import type { Libp2p, PrivateKey, PeerId } from '@libp2p/interface'
+import type { KadDHT, ValidateFn, SelectFn } from '@libp2p/kad-dht'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { Identify } from '@libp2p/identify'
+import type { Ping } from '@libp2p/ping'
+import type { Logger } from '../log.ts'
+import type { TopicHandler } from './pubsub.ts'
+
+/** The services every gridmesh libp2p node runs (a `type`, not an interface: ServiceMap needs an index signature). */
+export type MeshServices = {
+  identify: Identify
+  ping: Ping
+  meshPing: Ping
+  dht: KadDHT
+  pubsub: GossipSub
+}
+
+/** Options of createMeshNode. */
+export interface MeshNodeInit {
+  privateKey: PrivateKey
+  mesh: string
+  listen: { host: string, port: number }
+  /** Multiaddrs to advertise instead of the listen addresses (e.g. behind 0.0.0.0). */
+  announce?: string[]
+  /** `host:port` (PeerId learned on connect) or a multiaddr, with or without /p2p/. */
+  bootstrap: string[]
+  validator: ValidateFn
+  selector: SelectFn
+  logger: Logger
+  /** Everything on one IP (tests): lift gossipsub's IP-colocation penalty, allow 127/8. */
+  loopbackLab?: boolean
+  /** Underlay ranges exempt from the per-IP inbound rate limit, as `/ip4/…/ipcidr/N` multiaddrs. */
+  allowCidrs?: string[]
+  /** The 95-byte swarm-key file; when set only holders of it can connect. */
+  psk?: Uint8Array
+}
+
+/** Outcome of a DHT put: how many peers stored it, how many refused or failed. */
+export interface PutResult { stored: number, failed: number }
+
+/** The thin surface the rest of gridmesh uses. */
+export interface MeshNode {
+  readonly peerId: string
+  readonly libp2p: Libp2p<MeshServices>
+  putRecord: (key: string, value: Uint8Array, options?: { timeoutMs?: number }) => Promise<PutResult>
+  /** The selected value, or null when nobody has one (or the lookup failed). */
+  getRecord: (key: string, options?: { timeoutMs?: number }) => Promise<Uint8Array | null>
+  publish: (topic: string, data: Uint8Array) => Promise<void>
+  /** Subscribes; `handler` runs as the topic validator, its verdict decides forwarding. Returns unsubscribe. */
+  subscribe: (topic: string, handler: TopicHandler) => () => void
+  onSubscriberJoin: (topic: string, cb: (peerId: string) => void) => () => void
+  onPeerConnect: (cb: (peerId: string) => void) => () => void
+  onPeerDisconnect: (cb: (peerId: string) => void) => () => void
+  isConnected: (peerId: string) => boolean
+  /** One dial to a peer (record addrs, else the peer store); false on failure. */
+  dialPeer: (peerId: string, addrs: readonly string[], options?: { timeoutMs?: number }) => Promise<boolean>
+  /** Members the redial loop keeps connections to (PeerId → record addrs). */
+  setKnownPeers: (peers: ReadonlyMap<string, readonly string[]>) => void
+  /** Our dialable multiaddrs without /p2p/ (what goes into the record's `addrs`). */
+  addrs: () => string[]
+  stop: () => Promise<void>
+}
+
+const DHT_TIMEOUT_MS = 10_000
+const DIAL_TIMEOUT_MS = 5_000
+
+/** createMeshNode builds and starts the node and its redial loop. */
+export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
+  const log = init.logger
+  const libp2p = await createLibp2p<MeshServices>(libp2pOptions(init))
+  const self = libp2p.peerId.toString()
+  const memberAddrs = new Map<string, readonly string[]>()
+  const ownAddrs = (): string[] => libp2p.getMultiaddrs().map(a => a.decapsulateCode(421).toString())
+
+  const dialAddrs = async (peerId: string, addrs: readonly string[], timeoutMs: number): Promise<string> => {
+    const signal = AbortSignal.timeout(timeoutMs)
+    const target = addrs.length > 0
+      ? addrs.map(a => multiaddr(a).decapsulateCode(421).encapsulate(`/p2p/${peerId}`))
+      : peerIdFromString(peerId)
+    return (await libp2p.dial(target, { signal })).remotePeer.toString()
+  }
+  const dialTarget = async (id: string): Promise<string> => {
+    if (id.startsWith('peer:')) {
+      const peerId = id.slice(5)
+      return await dialAddrs(peerId, memberAddrs.get(peerId) ?? [], DIAL_TIMEOUT_MS)
+    }
+    const conn = await libp2p.dial(toDialAddr(id), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+    return conn.remotePeer.toString()
+  }
+  const isConnected = (peerId: string): boolean => {
+    try { return libp2p.getConnections(peerIdFromString(peerId)).length > 0 } catch { return false }
+  }
+
+  const own = new Set(ownAddrs())
+  const seeds = init.bootstrap.filter(s => !own.has(toDialAddr(s).decapsulateCode(421).toString()))
+  const redial = startRedialLoop({
+    dial: dialTarget,
+    isConnected,
+    now: Date.now,
+    onError: (target, err) => { log.debug({ target, err: errText(err) }, 'redial failed') }
+  }, seeds)
+  redial.tick()
+  const pubsub = createPubsubWrapper(libp2p.services.pubsub, log)
+  const peerEvent = (name: 'peer:connect' | 'peer:disconnect') => (cb: (peerId: string) => void): () => void => {
+    const h = (evt: CustomEvent<PeerId>): void => { safe(log, name, () => { cb(evt.detail.toString()) }) }
+    libp2p.addEventListener(name, h)
+    return () => { libp2p.removeEventListener(name, h) }
+  }
+
+  return {
+    peerId: self,
+    libp2p,
+    putRecord: async (key, value, o) => await dhtPut(libp2p.services.dht, key, value, o?.timeoutMs ?? DHT_TIMEOUT_MS),
+    getRecord: async (key, o) => await dhtGet(libp2p.services.dht, key, o?.timeoutMs ?? DHT_TIMEOUT_MS, log),
+    publish: pubsub.publish,
+    subscribe: pubsub.subscribe,
+    onSubscriberJoin: pubsub.onSubscriberJoin,
+    onPeerConnect: peerEvent('peer:connect'),
+    onPeerDisconnect: peerEvent('peer:disconnect'),
+    isConnected,
+    dialPeer: async (peerId, addrs, o) => {
+      try { await dialAddrs(peerId, addrs, o?.timeoutMs ?? DIAL_TIMEOUT_MS); return true } catch { return false }
+    },
+    setKnownPeers: peers => {
+      memberAddrs.clear()
+      for (const [id, addrs] of peers) if (id !== self) memberAddrs.set(id, addrs)
+      redial.setMembers(memberAddrs)
+    },
+    addrs: ownAddrs,
+    stop: async () => { redial.stop(); pubsub.close(); await libp2p.stop() }
+  }
+}
+
+/** libp2pOptions is the guide §3 configuration, parameterised by our init. */
+function libp2pOptions (init: MeshNodeInit): Parameters<typeof createLibp2p<MeshServices>>[0] {
+  const allow = [...(init.allowCidrs ?? []), ...(init.loopbackLab === true ? ['/ip4/127.0.0.0/ipcidr/8'] : [])]
+  return {
+    privateKey: init.privateKey,
+    addresses: { listen: [listenAddr(init.listen.host, init.listen.port)], ...(init.announce !== undefined ? { announce: init.announce } : {}) },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    ...(init.psk !== undefined ? { connectionProtector: preSharedKey({ psk: init.psk }) } : {}),
+    connectionManager: { allow },
+    // Moderate monitor on its own ping protocol: fast settings cause false disconnects under load (guide §0.10).
+    connectionMonitor: { protocolPrefix: 'gridmesh', pingInterval: 5_000, pingTimeout: { minTimeout: 3_000, maxTimeout: 10_000 } },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      meshPing: ping({ protocolPrefix: 'gridmesh' }),
+      dht: kadDHT({
+        protocol: `/gridmesh/${init.mesh}/kad/1.0.0`,
+        clientMode: false,
+        peerInfoMapper: passthroughMapper,
+        validators: { gridmesh: init.validator },
+        selectors: { gridmesh: init.selector },
+        allowQueryWithZeroPeers: true,
+        initialQuerySelfInterval: 500,
+        querySelfInterval: 60_000
+      }),
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false,
+        ...(init.loopbackLab === true ? { scoreParams: { IPColocationFactorWeight: 0 } } : {})
+      })
+    }
+  }
+}
+
+/** dhtPut drains the put event stream and counts per-peer outcomes (put itself never fails on rejections). */
+async function dhtPut (dht: KadDHT, key: string, value: Uint8Array, timeoutMs: number): Promise<PutResult> {
+  const result: PutResult = { stored: 0, failed: 0 }
+  const responders = new Set<string>()
+  for await (const ev of dht.put(new TextEncoder().encode(key), value, { signal: AbortSignal.timeout(timeoutMs) })) {
+    if (ev.name === 'PEER_RESPONSE' && ev.messageName === 'PUT_VALUE') {
+      result.stored++
+      responders.add(ev.from.toString())
+    } else if (ev.name === 'QUERY_ERROR') {
+      // An error after a PUT_VALUE response means the peer answered but did not store our value.
+      if (responders.delete(ev.from.toString())) result.stored--
+      result.failed++
+    }
+  }
+  return result
+}
+
+/** dhtGet returns the value kad-dht selected (the last VALUE event), or null. */
+async function dhtGet (dht: KadDHT, key: string, timeoutMs: number, log: Logger): Promise<Uint8Array | null> {
+  let value: Uint8Array | null = null
+  try {
+    for await (const ev of dht.get(new TextEncoder().encode(key), { signal: AbortSignal.timeout(timeoutMs) })) {
+      if (ev.name === 'VALUE') value = ev.value
+    }
+  } catch (err) {
+    log.debug({ err: errText(err) }, 'dht get failed')
+  }
+  return value
+}
+
+/** safe runs an event callback so that a throwing callback can't break libp2p's dispatch. */
+export function safe (log: Logger, what: string, fn: () => void): void {
+  try { fn() } catch (err) { log.warn({ err: errText(err), event: what }, 'event handler failed') }
+}
+
+/** errText keeps logs to the error's one line (stack traces are debug noise here). */
+export function errText (err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err)
+}

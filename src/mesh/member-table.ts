@@ -1,0 +1,132 @@
+/**
+ * The member table: who is in the mesh, with which record and liveness. No
+ * I/O and no timers: membership.ts feeds it verified inputs with the clock's
+ * time and acts on what it returns. It owns the rules about coming back:
+ * a member that left returns only with a higher seq; a dead one with a higher
+ * seq or a fresh heartbeat (a restarted node republishes with a higher seq).
+ */
+import { initialLiveness, stepLiveness } from './liveness.ts'
+import type { Liveness, LivenessConfig, LivenessEvent, LivenessState } from './liveness.ts'
+import type { NodeRecord } from './record.ts'
+
+/** One member as the rest of gridmesh sees it. */
+export interface MemberView {
+  readonly record: NodeRecord
+  readonly state: Exclude<LivenessState, 'dead'>
+  readonly lastHeartbeat: number
+  readonly links?: unknown
+}
+
+/** Snapshot of the mesh (ourselves excluded), keyed by PeerId. */
+export type MemberSnapshot = ReadonlyMap<string, MemberView>
+
+interface Entry { record: NodeRecord, recordB64: string, live: Liveness, links?: unknown }
+interface Departed { kind: 'left' | 'dead', seq: number, until: number }
+
+/** What happened to an input: the table changed, nothing changed, or it was refused as stale. */
+export type TableOutcome = 'changed' | 'unchanged' | 'stale'
+
+/** Where a record came from: with a heartbeat (gossip announce) or alone (DHT lookup). */
+export type RecordSource = 'announce' | 'dht'
+
+/** The member table. */
+export class MemberTable {
+  private readonly entries = new Map<string, Entry>()
+  private readonly departed = new Map<string, Departed>()
+
+  constructor (private readonly cfg: LivenessConfig, private readonly maxDeparted = 4096) {}
+
+  /** has: is the peer a current member? */
+  has (peerId: string): boolean { return this.entries.has(peerId) }
+
+  /** recordOf returns the member's current record and its base64 form (for cheap re-announce checks). */
+  recordOf (peerId: string): { record: NodeRecord, recordB64: string } | undefined {
+    const e = this.entries.get(peerId)
+    return e === undefined ? undefined : { record: e.record, recordB64: e.recordB64 }
+  }
+
+  /** known: a member, or departed recently (no DHT lookup needed for either). */
+  known (peerId: string): boolean { return this.entries.has(peerId) || this.departed.has(peerId) }
+
+  /**
+   * offer admits or refreshes a verified record. An announce is also a
+   * heartbeat; a DHT record is not (it proves the node existed, not that it lives).
+   */
+  offer (record: NodeRecord, recordB64: string, source: RecordSource, at: number, connected: boolean, links?: unknown): TableOutcome {
+    const id = record.peerId
+    const cur = this.entries.get(id)
+    if (cur === undefined) {
+      const gone = this.departed.get(id)
+      const back = gone === undefined || record.seq > gone.seq || (gone.kind === 'dead' && source === 'announce' && record.seq >= gone.seq)
+      if (!back) return 'stale'
+      this.departed.delete(id)
+      this.entries.set(id, { record, recordB64, live: initialLiveness(at, connected), ...(links === undefined ? {} : { links }) })
+      return 'changed'
+    }
+    if (record.seq < cur.record.seq) return 'stale'
+    let changed = false
+    if (recordB64 !== cur.recordB64 && (record.seq > cur.record.seq || record.expiresAt >= cur.record.expiresAt)) {
+      cur.record = record; cur.recordB64 = recordB64; changed = true
+    }
+    if (source === 'announce') {
+      changed = this.step(id, cur, { type: 'heartbeat', at }) || changed
+      if (links !== undefined && JSON.stringify(links) !== JSON.stringify(cur.links)) { cur.links = links; changed = true }
+    }
+    return changed ? 'changed' : 'unchanged'
+  }
+
+  /** leave removes a member at once when the leave covers its record (seq ≥ record seq). */
+  leave (peerId: string, seq: number, at: number): TableOutcome {
+    const cur = this.entries.get(peerId)
+    if (cur !== undefined && seq < cur.record.seq) return 'stale'
+    const until = cur?.record.expiresAt ?? at + 24 * 3_600_000
+    this.remember(peerId, { kind: 'left', seq: Math.max(seq, this.departed.get(peerId)?.seq ?? 0), until })
+    if (cur === undefined) return 'unchanged'
+    this.entries.delete(peerId)
+    return 'changed'
+  }
+
+  /** event feeds a connection signal (or a tick) to one member; true when its state changed. */
+  event (peerId: string, ev: LivenessEvent): boolean {
+    const cur = this.entries.get(peerId)
+    return cur === undefined ? false : this.step(peerId, cur, ev)
+  }
+
+  /** tick re-evaluates every member at `at`, drops the dead, forgets expired tombstones. */
+  tick (at: number): boolean {
+    let changed = false
+    for (const [id, e] of this.entries) changed = this.step(id, e, { type: 'tick', at }) || changed
+    for (const [id, d] of this.departed) if (d.until <= at) this.departed.delete(id)
+    return changed
+  }
+
+  /** snapshot copies the current members (dead ones are never in the table). */
+  snapshot (): MemberSnapshot {
+    const out = new Map<string, MemberView>()
+    for (const [id, e] of this.entries) {
+      const state = e.live.state === 'dead' ? 'suspect' : e.live.state
+      out.set(id, { record: e.record, state, lastHeartbeat: e.live.lastHeartbeat, ...(e.links === undefined ? {} : { links: e.links }) })
+    }
+    return out
+  }
+
+  private step (id: string, e: Entry, ev: LivenessEvent): boolean {
+    const next = stepLiveness(e.live, ev, this.cfg)
+    const changed = next.state !== e.live.state
+    e.live = next
+    if (next.state === 'dead') {
+      this.entries.delete(id)
+      this.remember(id, { kind: 'dead', seq: e.record.seq, until: e.record.expiresAt })
+      return true
+    }
+    return changed
+  }
+
+  private remember (id: string, d: Departed): void {
+    if (!this.departed.has(id) && this.departed.size >= this.maxDeparted) {
+      const oldest = this.departed.keys().next().value
+      if (oldest !== undefined) this.departed.delete(oldest)
+    }
+    this.departed.set(id, d)
+  }
+}

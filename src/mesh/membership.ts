@@ -1,0 +1,282 @@
+/**
+ * Membership: who is in the mesh now. Durable knowledge comes from the DHT
+ * (our record is put at start, on change and every republishMs; unknown
+ * connected peers are looked up); fast knowledge from the members topic
+ * (announce = record + heartbeat, leave) and connection events. Decisions
+ * live in MemberTable/liveness (pure); this module does the I/O and never
+ * lets peer input crash it: every handler catches, refusals are counted.
+ */
+import { decodeRecord, RECORD_REJECT_REASONS } from './record.ts'
+import { recordKey } from './record-dht.ts'
+import { decodeMessage, encodeMessage, membersTopic, toBase64, fromBase64 } from './messages.ts'
+import { MemberTable } from './member-table.ts'
+import { livenessConfig } from './liveness.ts'
+import type { LivenessConfig } from './liveness.ts'
+import { errText } from './libp2p-node.ts'
+import { isGridmeshError } from '../errors.ts'
+import type { MeshNode } from './libp2p-node.ts'
+import type { TopicMessage, TopicVerdict } from './pubsub.ts'
+import type { Clock, SeqHighWater } from './record-dht.ts'
+import type { MemberSnapshot, RecordSource } from './member-table.ts'
+import type { NodeRecord, RecordRejectReason } from './record.ts'
+import type { Logger } from '../log.ts'
+
+export type { MemberSnapshot, MemberView } from './member-table.ts'
+
+/** Collaborators and options of createMembership. */
+export interface MembershipInit {
+  node: MeshNode
+  /** Produces our current signed record (called at start and on every republish: fresh expiresAt). */
+  ownRecord: () => Promise<Uint8Array>
+  mesh: string
+  logger: Logger
+  /** Shared with the DHT validator so both refuse replays below what we accepted. */
+  seqs: SeqHighWater
+  clock?: Clock
+  heartbeatMs?: number
+  deadAfterMs?: number
+  republishMs?: number
+  /** Delay before a DHT lookup of a connected peer we have no record for (its announce usually comes first). */
+  lookupDelayMs?: number
+}
+
+/** Refusal and failure counters (for metrics). */
+export interface MembershipCounters {
+  rejected: Record<RecordRejectReason, number>
+  /** Exceptions that escaped our own handling: bugs, never peer input. */
+  unhandled: number
+}
+
+/** The membership service. */
+export interface Membership {
+  start: () => Promise<void>
+  stop: (opts: { leave: boolean }) => Promise<void>
+  /** Our record changed: announce it now and put it in the DHT. */
+  setOwnRecord: (bytes: Uint8Array) => Promise<void>
+  /** Re-reads ownRecord() and publishes it (the timer does this every republishMs). */
+  republish: () => Promise<void>
+  /** The opaque link report carried in our announces. */
+  setLinkReport: (links: unknown) => void
+  members: () => MemberSnapshot
+  on: (event: 'change', cb: (snapshot: MemberSnapshot) => void) => () => void
+  readonly counters: MembershipCounters
+}
+
+const CHANGE_DEBOUNCE_MS = 20
+const ANNOUNCE_DEBOUNCE_MS = 50
+const LEAVE_FLUSH_MS = 150
+const REDIAL_TIMEOUT_MS = 2_000
+
+/** createMembership wires a MemberTable to a MeshNode. Call start(). */
+export function createMembership (init: MembershipInit): Membership {
+  return new MembershipService(init)
+}
+
+class MembershipService implements Membership {
+  readonly counters: MembershipCounters = { rejected: zeroCounts(), unhandled: 0 }
+  private readonly node: MeshNode
+  private readonly log: Logger
+  private readonly clock: Clock
+  private readonly cfg: LivenessConfig
+  private readonly topic: string
+  private readonly table: MemberTable
+  private readonly listeners = new Set<(s: MemberSnapshot) => void>()
+  private readonly timers: Array<ReturnType<typeof setInterval>> = []
+  private readonly undo: Array<() => void> = []
+  private readonly lookups = new Set<string>()
+  private readonly changed = debounce(CHANGE_DEBOUNCE_MS, () => { this.emitChange() })
+  private readonly announceSoon = debounce(ANNOUNCE_DEBOUNCE_MS, () => { this.guard('announce', async () => { await this.announceNow() }) })
+  private own: { bytes: Uint8Array, record: NodeRecord } | null = null
+  private links: unknown
+  private storedRemotely = false
+  private stopped = false
+
+  constructor (private readonly init: MembershipInit) {
+    this.node = init.node
+    this.log = init.logger
+    this.clock = init.clock ?? { now: Date.now }
+    this.cfg = livenessConfig(init.heartbeatMs, init.deadAfterMs)
+    this.topic = membersTopic(init.mesh)
+    this.table = new MemberTable(this.cfg)
+  }
+
+  async start (): Promise<void> {
+    const { node } = this
+    this.undo.push(node.subscribe(this.topic, async msg => await this.onMessage(msg)))
+    this.undo.push(node.onSubscriberJoin(this.topic, () => { this.announceSoon() }))
+    this.undo.push(node.onPeerConnect(peer => { this.onConnect(peer) }))
+    this.undo.push(node.onPeerDisconnect(peer => { this.onDisconnect(peer) }))
+    await this.setOwnRecord(await this.init.ownRecord())
+    this.every(this.cfg.heartbeatMs, () => { this.guard('heartbeat', async () => { await this.announceNow() }) })
+    this.every(Math.max(20, Math.min(100, this.cfg.heartbeatMs / 10)), () => { if (this.table.tick(this.clock.now())) this.changed() })
+    this.every(this.init.republishMs ?? 600_000, () => { this.guard('republish', async () => { await this.republish() }) })
+  }
+
+  async stop ({ leave }: { leave: boolean }): Promise<void> {
+    if (this.stopped) return
+    for (const t of this.timers) clearInterval(t)
+    this.announceSoon.cancel(); this.changed.cancel()
+    if (leave && this.own !== null) {
+      try {
+        await this.node.publish(this.topic, encodeMessage({ v: 1, type: 'leave', seq: this.own.record.seq }))
+        await new Promise(resolve => setTimeout(resolve, LEAVE_FLUSH_MS)) // let the streams flush
+      } catch (err) { this.log.warn({ err: errText(err) }, 'leave not published') }
+    }
+    this.stopped = true
+    for (const u of this.undo) u()
+  }
+
+  async setOwnRecord (bytes: Uint8Array): Promise<void> {
+    const record = await decodeRecord(bytes, { mesh: this.init.mesh, now: this.clock.now(), expectedPeerId: this.node.peerId })
+    this.own = { bytes, record }
+    this.init.seqs.observe(this.node.peerId, record.seq)
+    this.announceSoon()
+    await this.putOwn()
+  }
+
+  async republish (): Promise<void> { await this.setOwnRecord(await this.init.ownRecord()) }
+  setLinkReport (links: unknown): void { this.links = links }
+  members (): MemberSnapshot { return this.table.snapshot() }
+  on (_event: 'change', cb: (snapshot: MemberSnapshot) => void): () => void {
+    this.listeners.add(cb)
+    return () => { this.listeners.delete(cb) }
+  }
+
+  private every (ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms); t.unref(); this.timers.push(t)
+  }
+
+  /** guard runs an async step and turns any escape into a counted, logged event. */
+  private guard (what: string, fn: () => Promise<unknown>): void {
+    fn().catch(err => { this.counters.unhandled++; this.log.warn({ err: errText(err), op: what }, 'membership step failed') })
+  }
+
+  private refuse (reason: RecordRejectReason, peer: string): TopicVerdict {
+    this.counters.rejected[reason]++
+    this.log.debug({ peer, reason }, 'membership input refused')
+    return reason === 'stale-seq' || reason === 'expired' ? 'ignore' : 'reject'
+  }
+
+  private emitChange (): void {
+    const snap = this.table.snapshot()
+    this.node.setKnownPeers(new Map([...snap].map(([id, m]) => [id, m.record.addrs])))
+    for (const cb of this.listeners) {
+      try { cb(snap) } catch (err) { this.counters.unhandled++; this.log.warn({ err: errText(err) }, 'change listener threw') }
+    }
+  }
+
+  private async announceNow (): Promise<void> {
+    if (this.own === null || this.stopped) return
+    const base = { v: 1 as const, type: 'announce' as const, record: toBase64(this.own.bytes) }
+    let data: Uint8Array
+    try { data = encodeMessage(this.links === undefined ? base : { ...base, links: this.links }) } catch {
+      this.log.warn({}, 'link report too large for an announce; sending without it')
+      data = encodeMessage(base)
+    }
+    await this.node.publish(this.topic, data)
+  }
+
+  private async putOwn (): Promise<void> {
+    if (this.own === null) return
+    const r = await this.node.putRecord(recordKey(this.init.mesh, this.node.peerId), this.own.bytes)
+    this.storedRemotely ||= r.stored > 0
+    this.log.debug({ stored: r.stored, failed: r.failed }, 'own record put')
+  }
+
+  /** verifyRecord decodes a record for `peer`, reusing the member's last verified copy when identical. */
+  private async verifyRecord (peer: string, b64: string): Promise<NodeRecord> {
+    const cur = this.table.recordOf(peer)
+    if (cur !== undefined && cur.recordB64 === b64 && cur.record.expiresAt > this.clock.now()) return cur.record
+    return await decodeRecord(fromBase64(b64), { mesh: this.init.mesh, now: this.clock.now(), expectedPeerId: peer })
+  }
+
+  private admit (record: NodeRecord, b64: string, source: RecordSource, linkReport?: unknown): TopicVerdict {
+    const peer = record.peerId
+    if (record.seq < this.init.seqs.get(peer)) return this.refuse('stale-seq', peer)
+    const outcome = this.table.offer(record, b64, source, this.clock.now(), this.node.isConnected(peer), linkReport)
+    if (outcome === 'stale') return this.refuse('stale-seq', peer)
+    this.init.seqs.observe(peer, record.seq)
+    if (outcome === 'changed') this.changed()
+    return 'accept'
+  }
+
+  /** onMessage is the topic validator: its verdict decides whether gossipsub forwards the message. */
+  private async onMessage (msg: TopicMessage): Promise<TopicVerdict> {
+    if (this.stopped || msg.from === this.node.peerId) return 'ignore'
+    try {
+      const m = decodeMessage(msg.data)
+      if (m.type === 'announce') return this.admit(await this.verifyRecord(msg.from, m.record), m.record, 'announce', m.links)
+      const outcome = this.table.leave(msg.from, m.seq, this.clock.now())
+      if (outcome === 'stale') return this.refuse('stale-seq', msg.from)
+      if (outcome === 'changed') { this.log.info({ peer: msg.from }, 'member left'); this.changed() }
+      return 'accept'
+    } catch (err) {
+      if (isGridmeshError(err) && isReason(err.meta?.reason)) return this.refuse(err.meta.reason, msg.from)
+      this.counters.unhandled++
+      this.log.warn({ err: errText(err), peer: msg.from }, 'membership message handling failed')
+      return 'ignore'
+    }
+  }
+
+  /** lookup fetches a connected peer's record from the DHT when no announce brought it. */
+  private lookup (peer: string): void {
+    if (this.lookups.has(peer) || this.table.known(peer)) return
+    this.lookups.add(peer)
+    const t = setTimeout(() => {
+      this.guard('lookup', async () => {
+        try { await this.lookupNow(peer) } finally { this.lookups.delete(peer) }
+      })
+    }, this.init.lookupDelayMs ?? 300)
+    t.unref()
+  }
+
+  private async lookupNow (peer: string): Promise<void> {
+    if (this.stopped || this.table.known(peer)) return
+    const bytes = await this.node.getRecord(recordKey(this.init.mesh, peer))
+    if (bytes === null || this.stopped || this.table.known(peer)) return // a failed lookup keeps what we had
+    try {
+      const record = await decodeRecord(bytes, { mesh: this.init.mesh, now: this.clock.now(), expectedPeerId: peer })
+      this.admit(record, toBase64(bytes), 'dht')
+    } catch (err) {
+      if (isGridmeshError(err) && isReason(err.meta?.reason)) this.refuse(err.meta.reason, peer)
+      else throw err
+    }
+  }
+
+  /** onDisconnect: suspect at once, and redial right away — a refused redial is the kill -9 signal. */
+  private onDisconnect (peer: string): void {
+    if (!this.table.has(peer)) return
+    if (this.table.event(peer, { type: 'disconnect', at: this.clock.now() })) this.changed()
+    const addrs = this.table.recordOf(peer)?.record.addrs ?? []
+    this.guard('redial', async () => {
+      const ok = await this.node.dialPeer(peer, addrs, { timeoutMs: REDIAL_TIMEOUT_MS })
+      const type = ok ? 'connect' as const : 'redial-failed' as const
+      if (!this.stopped && this.table.event(peer, { type, at: this.clock.now() })) this.changed()
+    })
+  }
+
+  private onConnect (peer: string): void {
+    if (this.table.event(peer, { type: 'connect', at: this.clock.now() })) this.changed()
+    // The first node of a mesh put its record with nobody to store it: redo once a peer appears.
+    if (!this.storedRemotely) this.guard('put', async () => { await this.putOwn() })
+    this.lookup(peer)
+  }
+}
+
+function zeroCounts (): Record<RecordRejectReason, number> {
+  return Object.fromEntries(RECORD_REJECT_REASONS.map(r => [r, 0])) as Record<RecordRejectReason, number>
+}
+
+function isReason (r: unknown): r is RecordRejectReason {
+  return typeof r === 'string' && (RECORD_REJECT_REASONS as readonly string[]).includes(r)
+}
+
+/** debounce coalesces bursts into one call `ms` after the first. */
+function debounce (ms: number, fn: () => void): (() => void) & { cancel: () => void } {
+  let t: ReturnType<typeof setTimeout> | null = null
+  const run = (): void => {
+    if (t !== null) return
+    t = setTimeout(() => { t = null; fn() }, ms)
+  }
+  return Object.assign(run, { cancel: () => { if (t !== null) clearTimeout(t); t = null } })
+}

@@ -1,0 +1,70 @@
+/**
+ * The gossipsub surface gridmesh uses, wrapped once. A topic's handler runs as
+ * gossipsub's topic validator: its verdict decides whether the message is
+ * delivered and forwarded, so invalid messages stop at the first honest hop.
+ * Gossipsub's StrictSign (default) has already checked that `from` signed it.
+ */
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import type { GossipSub, Message, SubscriptionChangeData } from '@libp2p/gossipsub'
+import type { PeerId } from '@libp2p/interface'
+import type { Logger } from '../log.ts'
+
+/** What a topic handler decides: deliver+forward, drop quietly, or drop and penalise the sender. */
+export type TopicVerdict = 'accept' | 'ignore' | 'reject'
+
+/** A received message: authenticated origin and raw data. */
+export interface TopicMessage { from: string, data: Uint8Array }
+
+/** Handles one message; must not throw (a throw counts as 'ignore'). */
+export type TopicHandler = (msg: TopicMessage) => Promise<TopicVerdict>
+
+const VERDICTS: Record<TopicVerdict, TopicValidatorResult> = {
+  accept: TopicValidatorResult.Accept,
+  ignore: TopicValidatorResult.Ignore,
+  reject: TopicValidatorResult.Reject
+}
+
+/** The wrapper used by MeshNode. */
+export interface PubsubWrapper {
+  publish: (topic: string, data: Uint8Array) => Promise<void>
+  subscribe: (topic: string, handler: TopicHandler) => () => void
+  onSubscriberJoin: (topic: string, cb: (peerId: string) => void) => () => void
+  close: () => void
+}
+
+/** createPubsubWrapper adapts a gossipsub service. */
+export function createPubsubWrapper (ps: GossipSub, log: Logger): PubsubWrapper {
+  const cleanups = new Set<() => void>()
+  return {
+    publish: async (topic, data) => { await ps.publish(topic, data) },
+    subscribe: (topic, handler) => {
+      ps.topicValidators.set(topic, async (_peer: PeerId, msg: Message) => {
+        if (msg.type !== 'signed') return TopicValidatorResult.Reject
+        try {
+          return VERDICTS[await handler({ from: msg.from.toString(), data: msg.data })]
+        } catch (err) {
+          log.warn({ err: String(err) }, 'topic handler threw')
+          return TopicValidatorResult.Ignore
+        }
+      })
+      ps.subscribe(topic)
+      const undo = (): void => { ps.topicValidators.delete(topic); ps.unsubscribe(topic); cleanups.delete(undo) }
+      cleanups.add(undo)
+      return undo
+    },
+    onSubscriberJoin: (topic, cb) => {
+      const h = (evt: CustomEvent<SubscriptionChangeData>): void => {
+        try {
+          if (evt.detail.subscriptions.some(s => s.subscribe && s.topic === topic)) cb(evt.detail.peerId.toString())
+        } catch (err) {
+          log.warn({ err: String(err) }, 'subscription handler threw')
+        }
+      }
+      ps.addEventListener('subscription-change', h)
+      const undo = (): void => { ps.removeEventListener('subscription-change', h); cleanups.delete(undo) }
+      cleanups.add(undo)
+      return undo
+    },
+    close: () => { for (const undo of [...cleanups]) undo() }
+  }
+}

@@ -1,0 +1,115 @@
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { initialLiveness, livenessConfig, stepLiveness } from '../../../src/mesh/liveness.ts'
+import { MemberTable } from '../../../src/mesh/member-table.ts'
+import { startRedialLoop } from '../../../src/mesh/redial.ts'
+import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES } from '../../../src/mesh/messages.ts'
+import { rejectionReason } from './helpers.ts'
+import type { Liveness, LivenessEvent } from '../../../src/mesh/liveness.ts'
+import type { NodeRecord } from '../../../src/mesh/record.ts'
+
+const cfg = livenessConfig(1_000) // deadAfter 3500
+
+function run (events: LivenessEvent[], start: Liveness = initialLiveness(0, true)): Liveness {
+  return events.reduce((s, ev) => stepLiveness(s, ev, cfg), start)
+}
+
+test('defaults: deadAfter = 3H + 500', () => {
+  assert.equal(cfg, { heartbeatMs: 1_000, deadAfterMs: 3_500 })
+})
+
+test('silence: alive → suspect at 2H → dead at deadAfter; heartbeat revives', () => {
+  assert.is(run([{ type: 'tick', at: 1_999 }]).state, 'alive')
+  assert.is(run([{ type: 'tick', at: 2_000 }]).state, 'suspect')
+  assert.is(run([{ type: 'tick', at: 3_499 }]).state, 'suspect')
+  assert.is(run([{ type: 'tick', at: 3_500 }]).state, 'dead')
+  assert.is(run([{ type: 'tick', at: 2_500 }, { type: 'heartbeat', at: 2_600 }]).state, 'alive')
+})
+
+test('kill -9: disconnect + refused redial + 1.5H silence ⇒ dead well before deadAfter', () => {
+  const s = run([{ type: 'heartbeat', at: 1_000 }, { type: 'disconnect', at: 1_200 }, { type: 'redial-failed', at: 1_210 }])
+  assert.is(s.state, 'suspect')
+  assert.is(stepLiveness(s, { type: 'tick', at: 2_499 }, cfg).state, 'suspect')
+  assert.is(stepLiveness(s, { type: 'tick', at: 2_500 }, cfg).state, 'dead')
+})
+
+test('link cut alone never kills while heartbeats arrive through others', () => {
+  let s = run([{ type: 'heartbeat', at: 1_000 }, { type: 'disconnect', at: 1_100 }, { type: 'redial-failed', at: 1_100 }])
+  for (let t = 2_000; t < 60_000; t += 1_000) {
+    s = stepLiveness(s, { type: 'heartbeat', at: t }, cfg)
+    s = stepLiveness(s, { type: 'tick', at: t + 900 }, cfg)
+    s = stepLiveness(s, { type: 'redial-failed', at: t + 950 }, cfg)
+    assert.is(s.state, 'alive', `at ${t}`)
+  }
+})
+
+test('disconnect whose redial succeeds does not kill; suspect until the next heartbeat', () => {
+  const s = run([{ type: 'disconnect', at: 100 }, { type: 'connect', at: 110 }, { type: 'tick', at: 1_900 }])
+  assert.is(s.state, 'suspect')
+  assert.is(stepLiveness(s, { type: 'heartbeat', at: 1_950 }, cfg).state, 'alive')
+  assert.is(run([{ type: 'connect', at: 110 }, { type: 'redial-failed', at: 120 }], run([{ type: 'disconnect', at: 100 }])).redialFailed, false)
+})
+
+const rec = (peerId: string, seq: number): NodeRecord => ({
+  v: 1, mesh: 'm', peerId, wgPublicKey: 'k', endpoints: [], addrs: [], prefix: 'p', seq, expiresAt: 1e12
+}) as unknown as NodeRecord
+
+test('member table: leave needs seq ≥ record seq; a left member returns only with a higher seq', () => {
+  const t = new MemberTable(cfg)
+  assert.is(t.offer(rec('A', 3), 'r3', 'announce', 0, true), 'changed')
+  assert.is(t.leave('A', 2, 10), 'stale')
+  assert.ok(t.has('A'))
+  assert.is(t.leave('A', 3, 10), 'changed')
+  assert.not.ok(t.has('A'))
+  assert.is(t.offer(rec('A', 3), 'r3', 'announce', 20, true), 'stale')
+  assert.is(t.offer(rec('A', 3), 'r3', 'dht', 20, true), 'stale')
+  assert.is(t.offer(rec('A', 4), 'r4', 'announce', 30, true), 'changed')
+})
+
+test('member table: dead is dropped; returns with a fresh heartbeat or higher seq, not a stale DHT copy', () => {
+  const t = new MemberTable(cfg)
+  t.offer(rec('B', 5), 'r5', 'announce', 0, true)
+  assert.ok(t.tick(3_500))
+  assert.not.ok(t.has('B'))
+  assert.is(t.snapshot().size, 0)
+  assert.is(t.offer(rec('B', 5), 'r5', 'dht', 4_000, false), 'stale')
+  assert.is(t.offer(rec('B', 5), 'r5', 'announce', 4_000, true), 'changed')
+  assert.is(t.snapshot().get('B')?.state, 'alive')
+  assert.is(t.offer(rec('B', 4), 'r4', 'announce', 4_100, true), 'stale')
+})
+
+test('member table: links are carried through to the snapshot', () => {
+  const t = new MemberTable(cfg)
+  t.offer(rec('C', 1), 'r1', 'announce', 0, true, { up: ['X'] })
+  assert.equal(t.snapshot().get('C')?.links, { up: ['X'] })
+  assert.is(t.offer(rec('C', 1), 'r1', 'announce', 10, true, { up: ['X'] }), 'unchanged')
+  assert.is(t.offer(rec('C', 1), 'r1', 'announce', 20, true, { up: [] }), 'changed')
+})
+
+test('messages: bounded, strict, total', async () => {
+  assert.equal(decodeMessage(encodeMessage({ v: 1, type: 'leave', seq: 4 })), { v: 1, type: 'leave', seq: 4 })
+  assert.is(await rejectionReason(async () => decodeMessage(new Uint8Array(MAX_MESSAGE_BYTES + 1))), 'oversized')
+  assert.is(await rejectionReason(async () => decodeMessage(new TextEncoder().encode('{"v":1,"type":"leave","seq":1,"x":0}'))), 'malformed')
+  assert.is(await rejectionReason(async () => decodeMessage(new TextEncoder().encode('{"v":2,"type":"leave","seq":1}'))), 'malformed')
+  assert.is(await rejectionReason(async () => encodeMessage({ v: 1, type: 'announce', record: 'AAAA', links: 'x'.repeat(9000) })), 'oversized')
+})
+
+test('redial loop: retries with backoff 1 s → 5 s, stops when connected, never gives up', () => {
+  let now = 0
+  const attempts: number[] = []
+  const loop = startRedialLoop({
+    dial: async () => { attempts.push(now); throw new Error('refused') },
+    isConnected: () => false,
+    now: () => now
+  }, ['10.0.0.1:4001'], { tickMs: 1e9 })
+  const flush = async (): Promise<void> => { for (let i = 0; i < 5; i++) await Promise.resolve() }
+  return (async () => {
+    for (now = 0; now <= 30_000; now += 250) { loop.tick(); await flush() }
+    loop.stop()
+    const gaps = attempts.slice(1).map((t, i) => t - (attempts[i] ?? 0))
+    assert.equal(gaps.slice(0, 4), [1_000, 2_000, 4_000, 5_000])
+    assert.ok(gaps.every(g => g <= 5_000) && attempts.length >= 8, `attempts ${attempts.length}`)
+  })()
+})
+
+test.run()
