@@ -230,10 +230,12 @@ add rule inet gridmesh_lab output ip6 daddr @cut6 drop
 EOF
 }
 
-# Host j's underlay addresses (all interfaces, both families), as "4 <addr>" / "6 <addr>" lines.
+# Host j's underlay addresses (its eth* interfaces, both families), as "4 <addr>" / "6 <addr>" lines.
+# Only the underlay: a cut must sever the path between two hosts, not the
+# overlay addresses that relayed traffic still legitimately carries.
 lab_host_addrs () {
   ip -n "$(lab_ns "$1" "$2")" -o addr show scope global \
-    | awk '$3 == "inet" { sub(/\/.*/, "", $4); print "4", $4 } $3 == "inet6" { sub(/\/.*/, "", $4); print "6", $4 }'
+    | awk '$2 !~ /^eth/ { next } $3 == "inet" { sub(/\/.*/, "", $4); print "4", $4 } $3 == "inet6" { sub(/\/.*/, "", $4); print "6", $4 }'
 }
 
 # Adds (op=add) or removes (op=delete) j's addresses in i's drop sets.

@@ -52,8 +52,8 @@ export class GridmeshError<M extends object = Record<string, unknown>> extends E
 
 /** isGridmeshError narrows without relying on instanceof across module copies. */
 export function isGridmeshError (err: unknown): err is GridmeshError {
-  return err instanceof Error && typeof (err as { code?: unknown }).code === 'string' &&
-    (err as { code: string }).code.startsWith('ERR_') && err.name === 'GridmeshError'
+  return err instanceof Error && typeof (err as unknown as { code?: unknown }).code === 'string' &&
+    (err as unknown as { code: string }).code.startsWith('ERR_') && err.name === 'GridmeshError'
 }
 
 /** Codes that mean "the caller asked for something invalid": exit 2. */

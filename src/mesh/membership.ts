@@ -55,8 +55,12 @@ export interface Membership {
   setOwnRecord: (bytes: Uint8Array) => Promise<void>
   /** Re-reads ownRecord() and publishes it (the timer does this every republishMs). */
   republish: () => Promise<void>
-  /** The opaque link report carried in our announces. */
-  setLinkReport: (links: unknown) => void
+  /**
+   * The opaque link report carried in our announces. With `announce`, it goes
+   * out at once instead of with the next heartbeat: a link that just went
+   * down must reach the other end of relayed paths fast.
+   */
+  setLinkReport: (links: unknown, opts?: { announce?: boolean }) => void
   members: () => MemberSnapshot
   on: (event: 'change', cb: (snapshot: MemberSnapshot) => void) => () => void
   readonly counters: MembershipCounters
@@ -135,7 +139,10 @@ class MembershipService implements Membership {
   }
 
   async republish (): Promise<void> { await this.setOwnRecord(await this.init.ownRecord()) }
-  setLinkReport (links: unknown): void { this.links = links }
+  setLinkReport (links: unknown, opts: { announce?: boolean } = {}): void {
+    this.links = links
+    if (opts.announce === true && !this.stopped) this.guard('announce', async () => { await this.announceNow() })
+  }
   members (): MemberSnapshot { return this.table.snapshot() }
   on (_event: 'change', cb: (snapshot: MemberSnapshot) => void): () => void {
     this.listeners.add(cb)

@@ -23,7 +23,12 @@ export const DEFAULT_ROUTE_METRIC = 1024
 /** One address on the interface. */
 export interface InterfaceAddress { readonly address: Ipv6Address, readonly prefixLength: number }
 /** One route out of the interface. */
-export interface InterfaceRoute { readonly destination: Ipv6Prefix, readonly metric?: number }
+export interface InterfaceRoute {
+  readonly destination: Ipv6Prefix
+  readonly metric?: number
+  /** Preferred source address, so traffic leaves from the node address and not a probe address. */
+  readonly src?: Ipv6Address
+}
 
 /** Everything the net driver manages on one interface. */
 export interface InterfaceConfig {
@@ -49,7 +54,7 @@ export interface IpDriverInit {
   readonly procSysRoot?: string
 }
 
-const routeKey = (dst: string, metric: number): string => `${dst} metric ${metric}`
+const routeKey = (dst: string, metric: number, src: string | null): string => `${dst} metric ${metric} src ${src ?? '-'}`
 
 /** createIpDriver builds the real NetDriver on top of `ip`. */
 export function createIpDriver (init: IpDriverInit): NetDriver {
@@ -80,16 +85,16 @@ export function createIpDriver (init: IpDriverInit): NetDriver {
     const current = await readOwnRoutes(runner, iface, GRIDMESH_ROUTE_PROTO)
     const want = new Map(desired.map(r => {
       const metric = r.metric ?? DEFAULT_ROUTE_METRIC
-      return [routeKey(r.destination, metric), { dst: r.destination as string, metric }]
+      return [routeKey(r.destination, metric, r.src ?? null), { dst: r.destination as string, metric, src: r.src ?? null }]
     }))
-    const have = new Set(current.map(r => routeKey(r.dst, r.metric)))
+    const have = new Set(current.map(r => routeKey(r.dst, r.metric, r.src)))
     for (const r of current) {
-      if (want.has(routeKey(r.dst, r.metric))) continue
+      if (want.has(routeKey(r.dst, r.metric, r.src))) continue
       await runner.run('ip', ['-6', 'route', 'del', r.dst, 'dev', iface, 'proto', GRIDMESH_ROUTE_PROTO, 'metric', String(r.metric)])
     }
     for (const [key, r] of want) {
       if (have.has(key)) continue
-      await runner.run('ip', ['-6', 'route', 'replace', r.dst, 'dev', iface, 'proto', GRIDMESH_ROUTE_PROTO, 'metric', String(r.metric)])
+      await runner.run('ip', ['-6', 'route', 'replace', r.dst, 'dev', iface, 'proto', GRIDMESH_ROUTE_PROTO, 'metric', String(r.metric), ...(r.src !== null ? ['src', r.src] : [])])
     }
   }
 

@@ -13,7 +13,7 @@ export interface LinkState { readonly mtu: number, readonly up: boolean }
 export interface IfaceAddrs extends LinkState { readonly globalAddrs: readonly string[] }
 
 /** One route we own, as `ip` reports it (destination always with a length). */
-export interface OwnRoute { readonly dst: string, readonly metric: number }
+export interface OwnRoute { readonly dst: string, readonly metric: number, readonly src: string | null }
 
 function parseJsonArray (text: string, what: string): unknown[] {
   let parsed: unknown
@@ -56,7 +56,7 @@ export function parseRouteJson (text: string): OwnRoute[] {
   for (const r of parseJsonArray(text, 'reading routes')) {
     if (!isRecord(r) || typeof r.dst !== 'string') continue
     const dst = r.dst === 'default' ? '::/0' : r.dst.includes('/') ? r.dst : `${r.dst}/128`
-    out.push({ dst, metric: typeof r.metric === 'number' ? r.metric : 0 })
+    out.push({ dst, metric: typeof r.metric === 'number' ? r.metric : 0, src: typeof r.prefsrc === 'string' ? r.prefsrc : null })
   }
   return out
 }

@@ -54,7 +54,7 @@ test('mtu or down link → one ip link set', async () => {
 })
 
 test('ip JSON: host routes get /128, link-local addresses are skipped', () => {
-  assert.equal(parseRouteJson('[{"dst":"fd00::2","metric":5}]'), [{ dst: 'fd00::2/128', metric: 5 }])
+  assert.equal(parseRouteJson('[{"dst":"fd00::2","metric":5}]'), [{ dst: 'fd00::2/128', metric: 5, src: null }])
   assert.equal(parseAddrJson(ADDRS), ['fd5e:1a2b:3c4d:a::1/64', 'fd5e:1a2b:3c4d:a::99/64'])
   try { parseRouteJson('{nope'); assert.unreachable() } catch (err) {
     assert.ok(isGridmeshError(err)); assert.is(err.code, ErrorCodes.DRIVER_FAILED)

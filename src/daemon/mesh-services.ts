@@ -1,0 +1,209 @@
+/**
+ * The live part of a node: libp2p + membership, the direct-link prober, and
+ * the reconcile loop that turns (members, links) into WireGuard peers through
+ * the pure deriveMeshView. Also renders the admin views. Built by node.ts.
+ */
+import { encodeRecord } from '../mesh/record.ts'
+import { createRecordSelector, createRecordValidator, createSeqHighWater } from '../mesh/record-dht.ts'
+import { createMeshNode, type MeshNode } from '../mesh/libp2p-node.ts'
+import { createMembership, type Membership } from '../mesh/membership.ts'
+import { choosePrefix, linkAddress, nodeAddress, type Claim } from '../mesh/allocation.ts'
+import { createLinkProber, type LinkProber } from '../routing/prober.ts'
+import { buildLinkReport } from '../routing/link-report.ts'
+import { ErrorCodes, GridmeshError } from '../errors.ts'
+import { LinkTable } from './link-table.ts'
+import { deriveMeshView, type MeshView } from './mesh-view.ts'
+import { createReconcileLoop } from './reconcile-loop.ts'
+import { ipsOfMultiaddrs, ownEndpoints } from './endpoints.ts'
+import { peersView, routesView, statusView } from './views.ts'
+import type { Config } from '../config/schema.ts'
+import type { Identity } from '../keys/store.ts'
+import type { Logger } from '../log.ts'
+import type { NetDriver } from '../net/ip-driver.ts'
+import type { Ipv6Prefix } from '../net/prefix.ts'
+import type { SupervisedWireGuardDriver } from '../wireguard/device.ts'
+import type { DeviceState } from '../wireguard/types.ts'
+import type { NodeCounters } from './node.ts'
+
+/** Records live 3 republish intervals, so two lost republishes never drop a member. */
+const REPUBLISH_MS = 10 * 60_000
+/** Handshake ages and drift are re-checked this often even when nothing else happens. */
+const RESYNC_MS = 1_000
+
+export interface MeshServicesInit {
+  readonly config: Config
+  readonly logger: Logger
+  readonly identity: Identity
+  readonly meshPrefix: Ipv6Prefix
+  readonly requested: Ipv6Prefix | null
+  readonly initialPrefix: Ipv6Prefix
+  readonly wg: SupervisedWireGuardDriver
+  readonly net: NetDriver
+  readonly counters: NodeCounters
+  /** Persists and returns the next record seq. */
+  persistSeq (now: number): Promise<number>
+  persistPrefix (prefix: Ipv6Prefix): Promise<void>
+  onInterfaceReady (): void
+}
+
+export interface MeshServicesHandle {
+  status (): unknown
+  peers (): unknown
+  routes (): unknown
+  stop (): Promise<void>
+}
+
+function splitHostPort (s: string): { host: string, port: number } {
+  const m = /^\[(.+)\]:(\d+)$/.exec(s) ?? /^(.+):(\d+)$/.exec(s)
+  return { host: m?.[1] ?? '0.0.0.0', port: Number(m?.[2] ?? 0) }
+}
+
+export async function startMeshServices (init: MeshServicesInit): Promise<MeshServicesHandle> {
+  const { config, identity, meshPrefix, wg, net } = init
+  const log = init.logger.child({ module: 'mesh' })
+  const self = identity.peerId
+  const startedAt = Date.now()
+  let ownPrefix = init.initialPrefix
+  let seq = 0
+  let view: MeshView | null = null
+  let device: DeviceState | null = null
+  let endpoints: string[] = []
+  const links = new LinkTable()
+  const undo: Array<() => Promise<void> | void> = []
+
+  const applyNet = (): Promise<void> => net.applyInterface(config.interface, {
+    addresses: [{ address: nodeAddress(ownPrefix), prefixLength: 128 }, { address: linkAddress(ownPrefix), prefixLength: 128 }],
+    mtu: config.mtu,
+    routes: [{ destination: meshPrefix, src: nodeAddress(ownPrefix) }]
+  })
+  await applyNet()
+  init.onInterfaceReady()
+  undo.push(wg.onRestart(applyNet))
+
+  const seqs = createSeqHighWater()
+  const clock = { now: Date.now }
+  let node: MeshNode
+  try {
+    node = await createMeshNode({
+      privateKey: identity.libp2pKey,
+      mesh: config.mesh,
+      listen: splitHostPort(config.listen),
+      bootstrap: [...config.bootstrap],
+      validator: createRecordValidator({ mesh: config.mesh, clock, highWater: p => seqs.get(p) }),
+      selector: createRecordSelector({ mesh: config.mesh, clock }),
+      logger: init.logger.child({ module: 'libp2p' })
+    })
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE' || /EADDRINUSE/.test(String(err))) {
+      throw new GridmeshError(ErrorCodes.ALREADY_RUNNING, `cannot listen on ${config.listen}: address in use; stop whatever uses it or pick another --listen`)
+    }
+    throw err
+  }
+  undo.push(() => node.stop())
+
+  const ownRecord = async (): Promise<Uint8Array> => {
+    endpoints = ownEndpoints(config.announce, node.addrs(), config.wgPort, meshPrefix)
+    if (endpoints.length === 0) {
+      throw new GridmeshError(ErrorCodes.CONFIG_INVALID, `no underlay address to publish from ${config.listen}; listen on a routable address or set --announce HOST:PORT`)
+    }
+    const now = Date.now()
+    seq = await init.persistSeq(now)
+    return encodeRecord({
+      v: 1, mesh: config.mesh, peerId: self, wgPublicKey: identity.wg.publicKey, endpoints,
+      addrs: node.addrs().slice(0, 8), prefix: ownPrefix, seq, expiresAt: now + 3 * REPUBLISH_MS
+    }, identity.libp2pKey)
+  }
+  const membership: Membership = createMembership({
+    node, ownRecord, mesh: config.mesh, logger: init.logger.child({ module: 'membership' }),
+    seqs, heartbeatMs: config.heartbeatMs, republishMs: REPUBLISH_MS
+  })
+
+  let prober: LinkProber | null = null
+  const publishLinks = (urgent: boolean): void => {
+    const report = buildLinkReport({ from: self, seq: Date.now(), at: Date.now(), links: links.states() })
+    membership.setLinkReport(report, { announce: urgent })
+  }
+  const startProber = async (): Promise<void> => {
+    prober?.stop()
+    prober = createLinkProber({
+      logger: init.logger.child({ module: 'prober' }),
+      bindAddress: linkAddress(ownPrefix),
+      port: config.probePort,
+      intervalMs: config.probeIntervalMs,
+      timeoutMs: Math.max(3 * config.probeIntervalMs, 300),
+      onResult: (peer, r) => {
+        if (links.probe(peer, r)) { publishLinks(true); loop.schedule() }
+      }
+    })
+    await prober.start()
+  }
+
+  /** movePrefix: we lost our /64 to a better claim; take the next free one and tell everyone. */
+  const movePrefix = async (others: readonly Claim[], owner: string): Promise<void> => {
+    const choice = choosePrefix({ meshPrefix, peerId: self, requested: init.requested, current: null, others })
+    log.warn({ from: ownPrefix, to: choice.prefix, owner }, 'prefix claimed by a better-ranked member; moving')
+    ownPrefix = choice.prefix
+    await init.persistPrefix(ownPrefix)
+    await applyNet()
+    await startProber()
+    await membership.setOwnRecord(await ownRecord())
+  }
+
+  const pass = async (): Promise<void> => {
+    const now = Date.now()
+    const members = membership.members()
+    links.retain(members.keys(), now)
+    device = await wg.read()
+    const byKey = new Map(device.peers.map(p => [p.publicKey, p]))
+    let linksChanged = false
+    for (const [id, m] of members) {
+      const p = byKey.get(m.record.wgPublicKey)
+      const age = p === undefined || p.latestHandshake === 0 ? null : now - p.latestHandshake * 1000
+      if (links.handshake(id, age, now)) linksChanged = true
+    }
+    if (linksChanged) publishLinks(true)
+    const next = deriveMeshView({
+      self, meshPrefix, ownPrefix, members, ownLinks: links.ownLinks(),
+      ...(view !== null ? { previousRoutes: view.routes } : {}),
+      ownIps: ipsOfMultiaddrs(node.addrs()), device, now
+    })
+    if (next.ownPrefixOwner !== self) {
+      await movePrefix([...members].map(([id, m]) => ({ peerId: id, prefix: m.record.prefix })), next.ownPrefixOwner)
+      loop.schedule()
+      return
+    }
+    await wg.apply({ privateKey: identity.wg.privateKey, listenPort: config.wgPort, peers: next.peers })
+    prober?.setTargets(new Map(next.members.map(m => [m.peerId, m.linkAddress])))
+    view = next
+  }
+  const loop = createReconcileLoop(pass, log)
+  undo.push(() => { loop.stop() })
+
+  membership.on('change', () => { loop.schedule() })
+  await membership.start()
+  undo.push(() => membership.stop({ leave: true }))
+  await startProber()
+  undo.push(() => { prober?.stop() })
+  const resync = setInterval(() => { loop.schedule() }, RESYNC_MS)
+  undo.push(() => { clearInterval(resync) })
+  publishLinks(false)
+  await loop.settle()
+
+  return {
+    status: () => statusView({
+      peerId: self, mesh: config.mesh, meshPrefix, prefix: ownPrefix, address: nodeAddress(ownPrefix),
+      linkAddress: linkAddress(ownPrefix), interface: config.interface, wgPublicKey: identity.wg.publicKey,
+      endpoints, listen: node.addrs(), seq, startedAt, members: membership.members().size + 1,
+      backend: wg.backend,
+      counters: { rejectedRecords: membership.counters.rejected, unhandled: init.counters.unhandled + membership.counters.unhandled }
+    }, Date.now()),
+    peers: () => peersView(view, membership.members(), links.states(), device),
+    routes: () => routesView(view),
+    stop: async () => {
+      for (const fn of undo.reverse()) {
+        try { await fn() } catch (err) { log.warn({ err }, 'stop step failed') }
+      }
+    }
+  }
+}

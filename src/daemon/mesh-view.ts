@@ -1,0 +1,113 @@
+/**
+ * The pure heart of the reconciler: from the member snapshot, our own links
+ * and the device's handshake times, decide who owns which /64, the route to
+ * every member, and the WireGuard peers that realise those routes.
+ * Nothing here does I/O; node.ts feeds it and applies the result.
+ */
+import { isNodePrefix, linkAddress, resolvePrefixOwners, type Claim } from '../mesh/allocation.ts'
+import { parseLinkReport, type LinkReport } from '../routing/link-report.ts'
+import { computeRoutes } from '../routing/routes.ts'
+import { planMeshPeers, type MemberInfo } from '../routing/plan.ts'
+import { chooseEndpoint } from './endpoints.ts'
+import type { MemberSnapshot } from '../mesh/membership.ts'
+import type { Ipv6Prefix } from '../net/prefix.ts'
+import type { OwnLink, PeerIdString, RouteTable } from '../routing/types.ts'
+import type { DeviceState, PeerConfig } from '../wireguard/types.ts'
+
+/**
+ * A live session is left alone: WireGuard roams to the address authenticated
+ * packets come from, and rewriting it from a record would fight that (I6).
+ * Sessions rekey every 120 s, so a handshake younger than this means live.
+ */
+export const FRESH_HANDSHAKE_MS = 135_000
+
+export interface MeshViewInput {
+  readonly self: PeerIdString
+  readonly meshPrefix: Ipv6Prefix
+  readonly ownPrefix: Ipv6Prefix
+  readonly members: MemberSnapshot
+  readonly ownLinks: ReadonlyMap<PeerIdString, OwnLink>
+  readonly previousRoutes?: RouteTable
+  /** Our underlay IPs, to pick the peer endpoint on a network we share. */
+  readonly ownIps: readonly string[]
+  /** What the device reports now (handshake times), or null before the first read. */
+  readonly device: DeviceState | null
+  readonly now: number
+}
+
+/** Why a member is not planned as a peer. */
+export interface Excluded { readonly peerId: PeerIdString, readonly prefix: Ipv6Prefix, readonly reason: 'prefix-lost' | 'prefix-outside-mesh' }
+
+export interface MeshView {
+  /** Members we plan WireGuard peers for (each the owner of its /64). */
+  readonly members: readonly MemberInfo[]
+  readonly excluded: readonly Excluded[]
+  /** Who owns the /64 we claim: self, or the member that outranks us. */
+  readonly ownPrefixOwner: PeerIdString
+  readonly routes: RouteTable
+  readonly peers: readonly PeerConfig[]
+}
+
+function freshHandshakeKeys (device: DeviceState | null, now: number): Set<string> {
+  const out = new Set<string>()
+  for (const p of device?.peers ?? []) {
+    if (p.latestHandshake > 0 && now - p.latestHandshake * 1000 < FRESH_HANDSHAKE_MS) out.add(p.publicKey)
+  }
+  return out
+}
+
+function reportsOf (members: MemberSnapshot): Map<PeerIdString, LinkReport> {
+  const out = new Map<PeerIdString, LinkReport>()
+  for (const [id, m] of members) {
+    if (m.links === undefined) continue
+    try {
+      const r = parseLinkReport(m.links)
+      if (r.from === id) out.set(id, r)
+    } catch { /* an invalid report is ignored: the edge counts as unmeasured */ }
+  }
+  return out
+}
+
+/** deriveMeshView computes ownership, routes and WireGuard peers. Pure. */
+export function deriveMeshView (input: MeshViewInput): MeshView {
+  const excluded: Excluded[] = []
+  const claims: Claim[] = [{ peerId: input.self, prefix: input.ownPrefix }]
+  for (const [id, m] of input.members) {
+    if (!isNodePrefix(input.meshPrefix, m.record.prefix)) {
+      excluded.push({ peerId: id, prefix: m.record.prefix, reason: 'prefix-outside-mesh' })
+      continue
+    }
+    claims.push({ peerId: id, prefix: m.record.prefix })
+  }
+  const owners = resolvePrefixOwners(input.meshPrefix, claims)
+  const fresh = freshHandshakeKeys(input.device, input.now)
+  const members: MemberInfo[] = []
+  for (const c of claims) {
+    if (c.peerId === input.self) continue
+    if (owners.get(c.prefix) !== c.peerId) { excluded.push({ peerId: c.peerId, prefix: c.prefix, reason: 'prefix-lost' }); continue }
+    const record = input.members.get(c.peerId)?.record
+    if (record === undefined) continue
+    members.push({
+      peerId: c.peerId,
+      wgPublicKey: record.wgPublicKey,
+      endpoint: fresh.has(record.wgPublicKey) ? null : chooseEndpoint(record.endpoints, input.ownIps),
+      prefix: c.prefix,
+      linkAddress: linkAddress(c.prefix)
+    })
+  }
+  const routes = computeRoutes({
+    self: input.self,
+    members: members.map(m => m.peerId),
+    reports: reportsOf(input.members),
+    ownLinks: input.ownLinks,
+    ...(input.previousRoutes !== undefined ? { previous: input.previousRoutes } : {}),
+    now: input.now
+  })
+  return {
+    members,
+    excluded,
+    ownPrefixOwner: owners.get(input.ownPrefix) ?? input.self,
+    routes,
+    peers: planMeshPeers({ self: input.self, members, routes })
+  }
+}
