@@ -1,0 +1,156 @@
+/**
+ * Direct-link state machine, one per peer, as a pure reducer.
+ *
+ * This is the ONLY place where routing has hysteresis. Route computation
+ * (routes.ts) stays a pure function of the shared link reports so every node
+ * computes the same, mutually consistent paths; damping flaps here, at the
+ * source of the reports, keeps that property (see routes.ts header).
+ *
+ *   unknown ──1 success──► up ──DOWN_AFTER_FAILURES failures──► down
+ *      │                    ▲                                   │
+ *      └─DOWN_AFTER_FAILURES┘ failures ──► down ◄───────────────┘
+ *   down ──UP_AFTER_SUCCESSES successes, and down ≥ MIN_DOWN_MS──► up
+ *
+ * `unknown` counts as usable so a peer that just joined is direct at once.
+ */
+import type { LinkStateName } from './types.ts'
+
+/**
+ * Consecutive failed probes before a link is declared down. Probes run every
+ * ~300 ms in the lab profile, so this is ≈1 s: one lost datagram never moves
+ * traffic, three in a row almost always mean a broken path.
+ */
+export const DOWN_AFTER_FAILURES = 3
+
+/** Consecutive successes before a down link is trusted again (one lucky datagram is not enough). */
+export const UP_AFTER_SUCCESSES = 3
+
+/**
+ * Minimum time a link stays down before it may come back up: the anti-flap
+ * hysteresis. A link that alternates works/fails every second would otherwise
+ * move every relayed route back and forth with it.
+ */
+export const MIN_DOWN_MS = 2000
+
+/**
+ * A WireGuard session whose latest handshake is older than this is dead:
+ * WireGuard rekeys every 120 s (REKEY_AFTER_TIME) while traffic flows (and our
+ * 5 s keepalive guarantees traffic) and rejects sessions older than 180 s
+ * (REJECT_AFTER_TIME). Past that, no probe can succeed, so the link is down now.
+ */
+export const HANDSHAKE_STALE_MS = 180_000
+
+/** Weight of the previous smoothed RTT in the EWMA (new = 0.8·old + 0.2·sample). */
+export const RTT_EWMA_KEEP = 0.8
+
+/** Highest RTT class; 2^15 ms ≈ 33 s is beyond any usable link. */
+export const MAX_RTT_CLASS = 15
+
+/** Timing knobs of the state machine; every field defaults to the constant of the same name. */
+export interface LinkStateOptions {
+  readonly downAfterFailures?: number
+  readonly upAfterSuccesses?: number
+  readonly minDownMs?: number
+  readonly handshakeStaleMs?: number
+}
+
+/** The state of one direct link. Plain data: safe to copy, compare and log. */
+export interface LinkState {
+  readonly state: LinkStateName
+  readonly consecutiveFailures: number
+  readonly consecutiveSuccesses: number
+  /** Smoothed RTT in ms, null until the first successful probe with an RTT. */
+  readonly rttMs: number | null
+  /** Time of the last state change (or of creation). */
+  readonly since: number
+}
+
+/** One probe outcome as the prober reports it. */
+export interface ProbeResult {
+  readonly ok: boolean
+  readonly rttMs?: number
+  readonly at: number
+}
+
+interface ResolvedOptions {
+  downAfterFailures: number
+  upAfterSuccesses: number
+  minDownMs: number
+  handshakeStaleMs: number
+}
+
+function resolve (o: LinkStateOptions): ResolvedOptions {
+  return {
+    downAfterFailures: o.downAfterFailures ?? DOWN_AFTER_FAILURES,
+    upAfterSuccesses: o.upAfterSuccesses ?? UP_AFTER_SUCCESSES,
+    minDownMs: o.minDownMs ?? MIN_DOWN_MS,
+    handshakeStaleMs: o.handshakeStaleMs ?? HANDSHAKE_STALE_MS
+  }
+}
+
+/** initialLinkState is the state of a peer we have not measured yet (`unknown`, usable). */
+export function initialLinkState (now: number): LinkState {
+  return { state: 'unknown', consecutiveFailures: 0, consecutiveSuccesses: 0, rttMs: null, since: now }
+}
+
+/** isUsable says whether routing may use the link: everything but `down`. */
+export function isUsable (state: LinkStateName): boolean {
+  return state !== 'down'
+}
+
+/**
+ * rttClass maps an RTT to the coarse, shared cost ceil(log2(rtt + 1)) clamped
+ * to 0..15. Each class doubles the RTT, so jitter of a few ms never changes a
+ * class (and therefore never changes a route) except near a boundary.
+ */
+export function rttClass (rttMs: number | null): number {
+  if (rttMs === null || !Number.isFinite(rttMs) || rttMs <= 0) return 0
+  return Math.min(MAX_RTT_CLASS, Math.ceil(Math.log2(rttMs + 1)))
+}
+
+function smooth (old: number | null, sample: number | undefined): number | null {
+  if (sample === undefined || !Number.isFinite(sample) || sample < 0) return old
+  return old === null ? sample : RTT_EWMA_KEEP * old + (1 - RTT_EWMA_KEEP) * sample
+}
+
+function onSuccess (s: LinkState, r: ProbeResult, o: ResolvedOptions): LinkState {
+  const successes = s.consecutiveSuccesses + 1
+  const rttMs = smooth(s.rttMs, r.rttMs)
+  const base = { consecutiveFailures: 0, consecutiveSuccesses: successes, rttMs }
+  if (s.state === 'unknown') return { ...base, state: 'up', since: r.at }
+  if (s.state === 'down' && successes >= o.upAfterSuccesses && r.at - s.since >= o.minDownMs) {
+    return { ...base, state: 'up', since: r.at }
+  }
+  return { ...base, state: s.state, since: s.since }
+}
+
+function onFailure (s: LinkState, r: ProbeResult, o: ResolvedOptions): LinkState {
+  const failures = s.consecutiveFailures + 1
+  const base = { consecutiveFailures: failures, consecutiveSuccesses: 0, rttMs: s.rttMs }
+  if (s.state !== 'down' && failures >= o.downAfterFailures) return { ...base, state: 'down', since: r.at }
+  return { ...base, state: s.state, since: s.since }
+}
+
+/**
+ * applyProbe folds one probe result into the state. Pure; `result.at` is the
+ * clock. Failures reset the success streak and vice versa, so only
+ * *consecutive* evidence changes the state.
+ */
+export function applyProbe (s: LinkState, result: ProbeResult, options: LinkStateOptions = {}): LinkState {
+  const o = resolve(options)
+  return result.ok ? onSuccess(s, result, o) : onFailure(s, result, o)
+}
+
+/**
+ * applyHandshakeAge folds WireGuard's `latestHandshake` age into the state.
+ * `ageMs` null means "never handshaked": no evidence either way (a new peer
+ * stays `unknown`; probes decide). A stale handshake forces `down` at once:
+ * the session is gone, so waiting for probe failures only loses packets. It
+ * never brings a link up; only probes do, under the normal hysteresis.
+ */
+export function applyHandshakeAge (s: LinkState, ageMs: number | null, now: number, options: LinkStateOptions = {}): LinkState {
+  const o = resolve(options)
+  if (ageMs === null || ageMs <= o.handshakeStaleMs) return s
+  if (s.state === 'down') return s.consecutiveSuccesses === 0 ? s : { ...s, consecutiveSuccesses: 0 }
+  return { ...s, state: 'down', consecutiveSuccesses: 0, since: now }
+}

@@ -1,0 +1,227 @@
+/**
+ * The link prober: measures each direct WireGuard link by sending one small
+ * UDP datagram per peer per interval over the tunnel itself, from our link
+ * address `[self::2]:port` to the peer's `[peer::2]:port`, and echoing the
+ * probes peers send us.
+ *
+ * Because each peer's /128 link address always stays on that peer's own
+ * WireGuard entry (plan.ts), a probe always crosses the direct link, even
+ * while the peer's /64 is relayed; that is how a healed link is noticed.
+ *
+ * I/O lives behind a narrow ProbeSocket so tests can use a fake; the default
+ * adapts node:dgram `udp6`. Results go to `onResult`; the caller folds them
+ * into link-state.ts. This module keeps no link state of its own.
+ */
+import { createSocket } from 'node:dgram'
+import { randomBytes } from 'node:crypto'
+import { ErrorCodes, GridmeshError } from '../errors.ts'
+import { decodeProbe, echoOf, encodeProbe, ProbeKind } from './probe-packet.ts'
+import type { Logger } from '../log.ts'
+import type { Ipv6Address } from '../net/prefix.ts'
+import type { PeerIdString } from './types.ts'
+
+/** UDP port of the probe responder on every link address (next to WireGuard's 51820). */
+export const PROBE_PORT = 51821
+/** Probe period: with DOWN_AFTER_FAILURES = 3, a dead link is noticed in about a second. */
+export const PROBE_INTERVAL_MS = 300
+/** A probe with no echo after this long failed. Far above any sane in-mesh RTT, small enough to react fast. */
+export const PROBE_TIMEOUT_MS = 1000
+/** First retry delay when the link address is not usable yet (IPv6 DAD keeps a new address "tentative" ~1 s). */
+export const BIND_RETRY_MIN_MS = 100
+/** Retry delay cap: doubling stops here so the prober starts soon after the address appears. */
+export const BIND_RETRY_MAX_MS = 5000
+
+/** Where a datagram came from. */
+export interface ProbeRemote { readonly address: string, readonly port: number }
+
+/** The socket operations the prober needs. `bind` rejects with the OS error (with `code`). */
+export interface ProbeSocket {
+  bind (port: number, address: string): Promise<void>
+  send (buf: Uint8Array, port: number, address: string): void
+  close (): void
+}
+
+/** Creates one socket delivering datagrams to `onMessage`. A new socket is created for every bind attempt. */
+export type ProbeSocketFactory = (onMessage: (buf: Buffer, from: ProbeRemote) => void, onError: (err: Error) => void) => ProbeSocket
+
+/** Clocks: `now` stamps results (same clock as link-state); `monotonicMs` measures RTT. */
+export interface ProbeClock { now (): number, monotonicMs (): number }
+
+/** One probe outcome. */
+export interface ProbeOutcome { readonly ok: boolean, readonly rttMs?: number, readonly at: number }
+
+/** Options of createLinkProber. Only `logger`, `bindAddress` and `onResult` are required. */
+export interface LinkProberInit {
+  readonly socketFactory?: ProbeSocketFactory
+  readonly clock?: ProbeClock
+  readonly logger: Logger
+  /** Our link address (`<prefix>::2`), assigned to the WireGuard interface before start. */
+  readonly bindAddress: string
+  readonly port?: number
+  /** Port probes are sent to; defaults to `port` (every node uses the same one). */
+  readonly remotePort?: number
+  readonly intervalMs?: number
+  readonly timeoutMs?: number
+  readonly onResult: (peer: PeerIdString, result: ProbeOutcome) => void
+}
+
+/** A running prober. `start` resolves once bound; `stop` is idempotent. */
+export interface LinkProber {
+  /** setTargets replaces the peers to probe (peer → its link address). Also the set of addresses we answer. */
+  setTargets (targets: ReadonlyMap<PeerIdString, Ipv6Address>): void
+  start (): Promise<void>
+  stop (): void
+}
+
+interface Pending { readonly peer: PeerIdString, readonly address: string, readonly sentMono: number }
+
+/** dgramSocketFactory is the real udp6 socket. */
+export const dgramSocketFactory: ProbeSocketFactory = (onMessage, onError) => {
+  const sock = createSocket({ type: 'udp6', ipv6Only: true })
+  sock.on('message', (buf, rinfo) => { onMessage(buf, { address: rinfo.address, port: rinfo.port }) })
+  return {
+    bind: async (port, address) => await new Promise<void>((resolve, reject) => {
+      const fail = (err: Error): void => { reject(err) }
+      sock.once('error', fail)
+      sock.bind(port, address, () => {
+        sock.off('error', fail)
+        sock.on('error', onError)
+        resolve()
+      })
+    }),
+    send: (buf, port, address) => { sock.send(buf, port, address, err => { if (err != null) onError(err) }) },
+    close: () => { try { sock.close() } catch { /* already closed */ } }
+  }
+}
+
+const defaultClock: ProbeClock = { now: () => Date.now(), monotonicMs: () => performance.now() }
+
+/** Addresses compare as the OS prints them: lower case, without a zone. */
+function normalize (address: string): string {
+  const zone = address.indexOf('%')
+  return (zone === -1 ? address : address.slice(0, zone)).toLowerCase()
+}
+
+function errorCode (err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : undefined
+}
+
+/** createLinkProber wires a prober; nothing happens until `start()`. */
+export function createLinkProber (init: LinkProberInit): LinkProber {
+  return new Prober(init)
+}
+
+class Prober implements LinkProber {
+  private readonly init: LinkProberInit
+  private readonly clock: ProbeClock
+  private readonly port: number
+  private readonly remotePort: number
+  private readonly intervalMs: number
+  private readonly timeoutMs: number
+  private targets = new Map<PeerIdString, string>()
+  private sources = new Set<string>()
+  private readonly pending = new Map<string, Pending>()
+  /** Random per-instance nonce prefix, so a restarted prober never matches an old echo. */
+  private readonly noncePrefix = randomBytes(3).toString('hex')
+  private counter = 0
+  private socket: ProbeSocket | null = null
+  private timer: NodeJS.Timeout | null = null
+  private stopped = false
+
+  constructor (init: LinkProberInit) {
+    this.init = init
+    this.clock = init.clock ?? defaultClock
+    this.port = init.port ?? PROBE_PORT
+    this.remotePort = init.remotePort ?? this.port
+    this.intervalMs = init.intervalMs ?? PROBE_INTERVAL_MS
+    this.timeoutMs = init.timeoutMs ?? PROBE_TIMEOUT_MS
+  }
+
+  setTargets (targets: ReadonlyMap<PeerIdString, Ipv6Address>): void {
+    this.targets = new Map([...targets].map(([peer, addr]) => [peer, normalize(addr)]))
+    this.sources = new Set(this.targets.values())
+    for (const [nonce, p] of this.pending) {
+      if (this.targets.get(p.peer) !== p.address) this.pending.delete(nonce)
+    }
+  }
+
+  async start (): Promise<void> {
+    if (this.socket !== null || this.stopped) return
+    const socket = await this.bindWithRetry()
+    if (socket === null) return
+    this.socket = socket
+    this.timer = setInterval(() => { this.tick() }, this.intervalMs)
+    this.tick()
+  }
+
+  stop (): void {
+    this.stopped = true
+    if (this.timer !== null) clearInterval(this.timer)
+    this.timer = null
+    this.socket?.close()
+    this.socket = null
+    this.pending.clear()
+  }
+
+  /** bindWithRetry retries only EADDRNOTAVAIL (address not there or still tentative); other errors are fatal. */
+  private async bindWithRetry (): Promise<ProbeSocket | null> {
+    const factory = this.init.socketFactory ?? dgramSocketFactory
+    let delay = BIND_RETRY_MIN_MS
+    while (!this.stopped) {
+      const socket = factory((buf, from) => { this.onMessage(buf, from) }, err => {
+        this.init.logger.warn({ err }, 'probe socket error')
+      })
+      try {
+        await socket.bind(this.port, this.init.bindAddress)
+        if (!this.stopped) return socket
+        socket.close()
+        return null
+      } catch (err) {
+        socket.close()
+        if (errorCode(err) !== 'EADDRNOTAVAIL') {
+          throw new GridmeshError(ErrorCodes.DRIVER_FAILED,
+            `binding probe socket [${this.init.bindAddress}]:${this.port}: ${(err as Error).message}`, {}, { cause: err })
+        }
+        this.init.logger.debug({ address: this.init.bindAddress, delayMs: delay }, 'link address not ready, retrying bind')
+        await new Promise(resolve => setTimeout(resolve, delay))
+        delay = Math.min(BIND_RETRY_MAX_MS, delay * 2)
+      }
+    }
+    return null
+  }
+
+  /** tick fails overdue probes (so a timeout is noticed within one interval after it expires), then probes every target. */
+  private tick (): void {
+    const mono = this.clock.monotonicMs()
+    for (const [nonce, p] of this.pending) {
+      if (mono - p.sentMono < this.timeoutMs) continue
+      this.pending.delete(nonce)
+      this.init.onResult(p.peer, { ok: false, at: this.clock.now() })
+    }
+    for (const [peer, address] of this.targets) this.send(peer, address, mono)
+  }
+
+  private send (peer: PeerIdString, address: string, mono: number): void {
+    if (this.socket === null) return
+    this.counter = (this.counter + 1) >>> 0
+    const nonce = this.noncePrefix + this.counter.toString(16).padStart(8, '0')
+    this.pending.set(nonce, { peer, address, sentMono: mono })
+    this.socket.send(encodeProbe({ kind: ProbeKind.PROBE, nonce, sentAt: this.clock.now() }), this.remotePort, address)
+  }
+
+  private onMessage (buf: Buffer, from: ProbeRemote): void {
+    const packet = decodeProbe(buf)
+    const source = normalize(from.address)
+    if (packet === null || !this.sources.has(source)) return
+    if (packet.kind === ProbeKind.PROBE) {
+      this.socket?.send(echoOf(buf), from.port, from.address)
+      return
+    }
+    const p = this.pending.get(packet.nonce)
+    if (p === undefined || p.address !== source) return
+    this.pending.delete(packet.nonce)
+    const rttMs = Math.max(0, this.clock.monotonicMs() - p.sentMono)
+    this.init.onResult(p.peer, { ok: true, rttMs, at: this.clock.now() })
+  }
+}

@@ -1,0 +1,86 @@
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import {
+  applyHandshakeAge, applyProbe, initialLinkState, isUsable, rttClass,
+  DOWN_AFTER_FAILURES, HANDSHAKE_STALE_MS, MIN_DOWN_MS, UP_AFTER_SUCCESSES
+} from '../../../src/routing/link-state.ts'
+import type { LinkState, ProbeResult } from '../../../src/routing/link-state.ts'
+
+function run (s: LinkState, results: ProbeResult[]): LinkState {
+  return results.reduce((acc, r) => applyProbe(acc, r), s)
+}
+const ok = (at: number, rttMs = 10): ProbeResult => ({ ok: true, rttMs, at })
+const fail = (at: number): ProbeResult => ({ ok: false, at })
+
+function downAt (t0: number): LinkState {
+  return run(initialLinkState(0), [ok(0), ...Array.from({ length: DOWN_AFTER_FAILURES }, (_, i) => fail(t0 + i * 300))])
+}
+
+test('a new peer is unknown and usable, and up after its first success', () => {
+  const s = initialLinkState(100)
+  assert.is(s.state, 'unknown')
+  assert.ok(isUsable(s.state))
+  const up = applyProbe(s, ok(400, 12))
+  assert.equal([up.state, up.since, up.rttMs], ['up', 400, 12])
+})
+
+test('unknown goes down after DOWN_AFTER_FAILURES failures, not before', () => {
+  let s = initialLinkState(0)
+  for (let i = 1; i < DOWN_AFTER_FAILURES; i++) s = applyProbe(s, fail(i * 300))
+  assert.is(s.state, 'unknown')
+  s = applyProbe(s, fail(DOWN_AFTER_FAILURES * 300))
+  assert.equal([s.state, s.since], ['down', DOWN_AFTER_FAILURES * 300])
+})
+
+test('up survives two lost probes; a success in between resets the count', () => {
+  const s = run(initialLinkState(0), [ok(0), fail(300), fail(600), ok(900), fail(1200), fail(1500)])
+  assert.is(s.state, 'up')
+  assert.is(s.since, 0)
+  assert.is(run(s, [fail(1800)]).state, 'down')
+})
+
+test('down comes back only after UP_AFTER_SUCCESSES successes AND MIN_DOWN_MS down', () => {
+  const s = downAt(1000) // down at 1600
+  const fast = run(s, Array.from({ length: UP_AFTER_SUCCESSES + 2 }, (_, i) => ok(1700 + i * 300)))
+  assert.is(fast.state, 'down', 'successes within MIN_DOWN_MS do not bring it up')
+  const later = applyProbe(fast, ok(1600 + MIN_DOWN_MS))
+  assert.equal([later.state, later.since], ['up', 1600 + MIN_DOWN_MS])
+})
+
+test('down needs consecutive successes even after MIN_DOWN_MS', () => {
+  const s = downAt(0) // down at 600
+  const t = 600 + MIN_DOWN_MS
+  const flappy = run(s, [ok(t), ok(t + 300), fail(t + 600), ok(t + 900), ok(t + 1200)])
+  assert.is(flappy.state, 'down')
+  assert.is(applyProbe(flappy, ok(t + 1500)).state, 'up')
+})
+
+test('RTT is smoothed 0.8/0.2 and kept across failures', () => {
+  const s = run(initialLinkState(0), [ok(0, 10), ok(300, 20), fail(600)])
+  assert.ok(Math.abs((s.rttMs ?? 0) - 12) < 1e-9)
+  assert.is(applyProbe(s, { ok: true, at: 900 }).rttMs, s.rttMs, 'a success without RTT keeps the estimate')
+})
+
+test('a stale handshake forces down at once; fresh or missing handshakes change nothing', () => {
+  const up = applyProbe(initialLinkState(0), ok(0))
+  assert.is(applyHandshakeAge(up, null, 10), up)
+  assert.is(applyHandshakeAge(up, HANDSHAKE_STALE_MS, 10), up)
+  const stale = applyHandshakeAge(up, HANDSHAKE_STALE_MS + 1, 5000)
+  assert.equal([stale.state, stale.since], ['down', 5000])
+  assert.is(applyHandshakeAge(stale, HANDSHAKE_STALE_MS + 1, 6000).since, 5000)
+})
+
+test('options override the timing constants', () => {
+  const s = applyProbe(applyProbe(initialLinkState(0), ok(0)), fail(10), { downAfterFailures: 1 })
+  assert.is(s.state, 'down')
+  assert.is(applyProbe(s, ok(20), { upAfterSuccesses: 1, minDownMs: 0 }).state, 'up')
+})
+
+test('rttClass is ceil(log2(rtt + 1)) clamped to 0..15', () => {
+  const table: Array<[number | null, number]> = [
+    [null, 0], [0, 0], [-5, 0], [Number.NaN, 0], [0.4, 1], [1, 1], [3, 2], [4, 3], [100, 7], [1000, 10], [1e9, 15]
+  ]
+  for (const [rtt, cls] of table) assert.is(rttClass(rtt), cls, `rtt ${String(rtt)}`)
+})
+
+test.run()

@@ -1,0 +1,163 @@
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { createSocket } from 'node:dgram'
+import type { Socket } from 'node:dgram'
+import { createLinkProber } from '../../../src/routing/prober.ts'
+import { decodeProbe, encodeProbe, echoOf, ProbeKind, PROBE_SIZE } from '../../../src/routing/probe-packet.ts'
+import { ErrorCodes, isGridmeshError } from '../../../src/errors.ts'
+import { testLogger } from '../../../src/log.ts'
+import type { ProbeOutcome, ProbeSocket, ProbeSocketFactory } from '../../../src/routing/prober.ts'
+import type { Ipv6Address } from '../../../src/net/prefix.ts'
+
+const LOOP = '::1' as Ipv6Address
+const logger = testLogger()
+
+async function waitFor (cond: () => boolean, timeoutMs = 3000): Promise<void> {
+  const end = Date.now() + timeoutMs
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await new Promise(resolve => setTimeout(resolve, 10))
+  }
+}
+
+async function quiet (ms: number): Promise<void> {
+  await new Promise(resolve => setTimeout(resolve, ms))
+}
+
+async function rawSocket (): Promise<Socket> {
+  const s = createSocket({ type: 'udp6', ipv6Only: true })
+  await new Promise<void>(resolve => s.bind(0, '::1', resolve))
+  return s
+}
+
+function freePortPair (): [number, number] {
+  const base = 20000 + Math.floor(Math.random() * 20000)
+  return [base, base + 1]
+}
+
+test('probe packets are 16 bytes and round-trip; echoes flip only the kind', () => {
+  const buf = encodeProbe({ kind: ProbeKind.PROBE, nonce: 'a1b2c3d4e5f607', sentAt: 1234.5 })
+  assert.is(buf.length, PROBE_SIZE)
+  assert.equal(decodeProbe(buf), { kind: ProbeKind.PROBE, nonce: 'a1b2c3d4e5f607', sentAt: 1234.5 })
+  assert.equal(decodeProbe(echoOf(buf)), { kind: ProbeKind.ECHO, nonce: 'a1b2c3d4e5f607', sentAt: 1234.5 })
+  assert.is(decodeProbe(Buffer.alloc(15)), null)
+  assert.is(decodeProbe(Buffer.alloc(16)), null, 'kind 0 is not a probe')
+})
+
+test('two probers on loopback measure each other', async () => {
+  const [pa, pb] = freePortPair()
+  const got = { a: [] as ProbeOutcome[], b: [] as ProbeOutcome[] }
+  const a = createLinkProber({ logger, bindAddress: '::1', port: pa, remotePort: pb, intervalMs: 20, timeoutMs: 500, onResult: (peer, r) => { assert.is(peer, 'B'); got.a.push(r) } })
+  const b = createLinkProber({ logger, bindAddress: '::1', port: pb, remotePort: pa, intervalMs: 20, timeoutMs: 500, onResult: (peer, r) => { assert.is(peer, 'A'); got.b.push(r) } })
+  a.setTargets(new Map([['B', LOOP]]))
+  b.setTargets(new Map([['A', LOOP]]))
+  try {
+    await Promise.all([a.start(), b.start()])
+    await waitFor(() => got.a.length >= 3 && got.b.length >= 3)
+    for (const r of [...got.a, ...got.b]) {
+      assert.ok(r.ok)
+      assert.ok(typeof r.rttMs === 'number' && r.rttMs >= 0 && r.rttMs < 500)
+    }
+  } finally {
+    a.stop(); b.stop()
+  }
+})
+
+test('a peer that never answers yields failures after the timeout', async () => {
+  const silent = await rawSocket()
+  const results: ProbeOutcome[] = []
+  let received = 0
+  silent.on('message', () => { received++ })
+  const t0 = Date.now()
+  const p = createLinkProber({ logger, bindAddress: '::1', port: freePortPair()[0], remotePort: silent.address().port, intervalMs: 20, timeoutMs: 100, onResult: (_peer, r) => results.push(r) })
+  p.setTargets(new Map([['X', LOOP]]))
+  try {
+    await p.start()
+    await waitFor(() => results.length >= 3)
+    assert.ok(received >= 3, 'probes were sent')
+    assert.ok(results.every(r => !r.ok && r.rttMs === undefined))
+    assert.ok((results[0]?.at ?? 0) - t0 >= 100, 'no failure before the timeout')
+  } finally {
+    p.stop(); silent.close()
+  }
+})
+
+test('probes from addresses that are not members are not answered; stray echoes are dropped', async () => {
+  const port = freePortPair()[0]
+  const results: ProbeOutcome[] = []
+  const p = createLinkProber({ logger, bindAddress: '::1', port, intervalMs: 1000, timeoutMs: 1000, onResult: (_peer, r) => results.push(r) })
+  const raw = await rawSocket()
+  let answers = 0
+  raw.on('message', () => { answers++ })
+  try {
+    await p.start()
+    p.setTargets(new Map([['Y', 'fd00::2' as Ipv6Address]]))
+    raw.send(encodeProbe({ kind: ProbeKind.PROBE, nonce: '00000000000001', sentAt: 0 }), port, '::1')
+    await quiet(100)
+    assert.is(answers, 0, 'stranger not answered')
+    p.setTargets(new Map([['Z', LOOP]]))
+    raw.send(encodeProbe({ kind: ProbeKind.ECHO, nonce: '00000000000002', sentAt: 0 }), port, '::1')
+    raw.send(Buffer.from('not a probe'), port, '::1')
+    await quiet(100)
+    assert.is(answers, 0, 'late/unknown echo and garbage not answered')
+    raw.send(encodeProbe({ kind: ProbeKind.PROBE, nonce: '00000000000003', sentAt: 0 }), port, '::1')
+    await waitFor(() => answers === 1)
+    assert.ok(results.every(r => !r.ok || r.rttMs !== undefined))
+  } finally {
+    p.stop(); raw.close()
+  }
+})
+
+function fakeFactory (bindErrors: string[], sent: unknown[]): ProbeSocketFactory {
+  return () => {
+    const sock: ProbeSocket = {
+      bind: async () => {
+        const code = bindErrors.shift()
+        if (code !== undefined) throw Object.assign(new Error(`bind ${code}`), { code })
+      },
+      send: (buf) => { sent.push(buf) },
+      close: () => {}
+    }
+    return sock
+  }
+}
+
+test('bind is retried while the link address is not available, then probing starts', async () => {
+  const sent: unknown[] = []
+  const p = createLinkProber({ socketFactory: fakeFactory(['EADDRNOTAVAIL', 'EADDRNOTAVAIL'], sent), logger, bindAddress: 'fd00::2', intervalMs: 1000, onResult: () => {} })
+  p.setTargets(new Map([['A', LOOP]]))
+  await p.start()
+  assert.is(sent.length, 1, 'first probe goes out on start')
+  p.stop()
+  p.stop()
+})
+
+test('other bind errors fail start with DRIVER_FAILED', async () => {
+  const p = createLinkProber({ socketFactory: fakeFactory(['EADDRINUSE'], []), logger, bindAddress: 'fd00::2', onResult: () => {} })
+  try {
+    await p.start()
+    assert.unreachable('should throw')
+  } catch (err) {
+    assert.ok(isGridmeshError(err))
+    assert.is(err.code, ErrorCodes.DRIVER_FAILED)
+  }
+})
+
+test('a probe with no echo fails once its timeout has passed (fake socket and clock)', async () => {
+  let mono = 0
+  const results: ProbeOutcome[] = []
+  const p = createLinkProber({
+    socketFactory: fakeFactory([], []), clock: { now: () => 5000 + mono, monotonicMs: () => mono },
+    logger, bindAddress: 'fd00::2', intervalMs: 10, timeoutMs: 1000, onResult: (_peer, r) => results.push(r)
+  })
+  p.setTargets(new Map([['A', LOOP]]))
+  await p.start()
+  await quiet(50)
+  assert.is(results.length, 0, 'nothing fails before the timeout')
+  mono = 1000
+  await waitFor(() => results.length > 0)
+  p.stop()
+  assert.equal(results[0], { ok: false, at: 6000 })
+})
+
+test.run()
