@@ -10,7 +10,7 @@ import { configSchema, CONFIG_KEYS, type Config } from './schema.ts'
 import { ErrorCodes, GridmeshError } from '../errors.ts'
 
 /** Keys whose values are numbers (coerced from flag/env strings). */
-const NUMBER_KEYS = new Set<string>(['wgPort', 'probePort', 'mtu', 'heartbeatMs', 'probeIntervalMs'])
+const NUMBER_KEYS = new Set<string>(['wgPort', 'probePort', 'mtu', 'heartbeatMs', 'probeIntervalMs', 'probeTimeoutMs'])
 /** Keys whose values are lists (repeatable flags, comma-separated env). */
 const LIST_KEYS = new Set<string>(['bootstrap', 'announce'])
 

@@ -17,7 +17,9 @@ export const DEFAULTS = {
   mtu: 1420,
   logLevel: 'info',
   heartbeatMs: 1000,
-  probeIntervalMs: 300
+  /** Direct-link probes: a link is down after 3 consecutive probes go unanswered within the timeout. */
+  probeIntervalMs: 100,
+  probeTimeoutMs: 500
 } as const
 
 const MESH_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/
@@ -56,7 +58,8 @@ export const configSchema = z.object({
   mtu: z.number().int().min(1280).max(9000).default(DEFAULTS.mtu),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(DEFAULTS.logLevel),
   heartbeatMs: z.number().int().min(100).max(60_000).default(DEFAULTS.heartbeatMs),
-  probeIntervalMs: z.number().int().min(50).max(60_000).default(DEFAULTS.probeIntervalMs)
+  probeIntervalMs: z.number().int().min(20).max(60_000).default(DEFAULTS.probeIntervalMs),
+  probeTimeoutMs: z.number().int().min(50).max(60_000).default(DEFAULTS.probeTimeoutMs)
 }).strict().superRefine((c, ctx) => {
   if (c.wgPort === c.probePort) ctx.addIssue({ code: 'custom', path: ['probePort'], message: 'probe port must differ from the WireGuard port' })
 })

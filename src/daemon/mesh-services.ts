@@ -131,7 +131,7 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
       bindAddress: linkAddress(ownPrefix),
       port: config.probePort,
       intervalMs: config.probeIntervalMs,
-      timeoutMs: Math.max(3 * config.probeIntervalMs, 300),
+      timeoutMs: config.probeTimeoutMs,
       onResult: (peer, r) => {
         if (links.probe(peer, r)) { publishLinks(true); loop.schedule() }
       }

@@ -44,7 +44,7 @@ test('WireGuard on every host has exactly the 5 other members, each with its own
     for (const o of others) {
       const p = dev.peers.find(x => x.publicKey === o.wgPublicKey)
       assert.ok(p !== undefined, `host ${i} has ${o.peerId}`)
-      assert.ok(p.allowedIps.includes(o.prefix), `host ${i}: ${o.prefix} on its owner`)
+      assert.ok((p.allowedIps as readonly string[]).includes(o.prefix), `host ${i}: ${o.prefix} on its owner`)
       assert.not.ok(p.allowedIps.some(a => a === o.meshPrefix || a === '::/0'), 'never the mesh prefix or ::/0')
     }
   }
