@@ -146,7 +146,12 @@ class LabImpl implements Lab, SyncDestroyable {
   private destroying: Promise<void> | null = null
   private spawned = 0
 
-  constructor (readonly id: string, readonly hostList: readonly LabHost[]) {
+  readonly id: string
+  readonly hostList: readonly LabHost[]
+
+  constructor (id: string, hostList: readonly LabHost[]) {
+    this.id = id
+    this.hostList = hostList
     for (const h of hostList) this.hosts[h.index] = h
     this.dir = join(LAB_ROOT, id)
     this.logDir = join(this.dir, 'logs')

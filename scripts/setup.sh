@@ -37,10 +37,14 @@ if [[ ! -c /dev/net/tun ]]; then
   mkdir -p /dev/net && mknod /dev/net/tun c 10 200 && chmod 0666 /dev/net/tun
 fi
 
-# npm dependencies: reinstall only when the lockfile changed since the last install.
-if ! cmp -s package-lock.json node_modules/.package-lock.json 2>/dev/null || [[ ! -x node_modules/.bin/node ]]; then
+# npm dependencies: reinstall only when the lockfile changed since the last
+# install (a copy of it is kept as a stamp; npm's own hidden lockfile has
+# another format). npm ci wipes node_modules, so never run it needlessly.
+STAMP=node_modules/.gridmesh-lock
+if ! cmp -s package-lock.json "$STAMP" 2>/dev/null || [[ ! -x node_modules/.bin/node ]]; then
   echo "setup: installing npm dependencies (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json "$STAMP"
 fi
 "$ROOT/node_modules/.bin/node" -e 'if (typeof Promise.withResolvers !== "function") { console.error("setup: the Node runtime lacks Promise.withResolvers"); process.exit(1) }'
 echo "setup: ok (node $("$ROOT/node_modules/.bin/node" --version), $(wg --version | head -1))"

@@ -16,6 +16,9 @@ import { deriveMeshView, type MeshView } from './mesh-view.ts'
 import { createReconcileLoop } from './reconcile-loop.ts'
 import { ipsOfMultiaddrs, ownEndpoints } from './endpoints.ts'
 import { peersView, routesView, statusView } from './views.ts'
+import { explainRoute, reportsFromMembers } from './explain.ts'
+import { renderGraphDot } from './graph-dot.ts'
+import type { GridmeshMetrics } from '../metrics/registry.ts'
 import type { Config } from '../config/schema.ts'
 import type { Identity } from '../keys/store.ts'
 import type { Logger } from '../log.ts'
@@ -40,6 +43,8 @@ export interface MeshServicesInit {
   readonly wg: SupervisedWireGuardDriver
   readonly net: NetDriver
   readonly counters: NodeCounters
+  /** Where the node's metrics go (the registry is served only with --metrics). */
+  readonly metrics: GridmeshMetrics
   /** Persists and returns the next record seq. */
   persistSeq (now: number): Promise<number>
   persistPrefix (prefix: Ipv6Prefix): Promise<void>
@@ -50,6 +55,9 @@ export interface MeshServicesHandle {
   status (): unknown
   peers (): unknown
   routes (): unknown
+  /** `routes --explain`; throws ADMIN_REQUEST for a bad or unknown target. */
+  explain (target: string): unknown
+  graph (): { dot: string }
   stop (): Promise<void>
 }
 
@@ -79,6 +87,7 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
   await applyNet()
   init.onInterfaceReady()
   undo.push(wg.onRestart(applyNet))
+  undo.push(wg.onRestart(() => { init.metrics.wireguardRestarted() }))
 
   const seqs = createSeqHighWater()
   const clock = { now: Date.now }
@@ -91,7 +100,8 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
       bootstrap: [...config.bootstrap],
       validator: createRecordValidator({ mesh: config.mesh, clock, highWater: p => seqs.get(p) }),
       selector: createRecordSelector({ mesh: config.mesh, clock }),
-      logger: init.logger.child({ module: 'libp2p' })
+      logger: init.logger.child({ module: 'libp2p' }),
+      onDhtOp: (op, ms, ok) => { init.metrics.dhtOp(op, ms, ok) }
     })
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
@@ -176,11 +186,16 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
     await wg.apply({ privateKey: identity.wg.privateKey, listenPort: config.wgPort, peers: next.peers })
     prober?.setTargets(new Map(next.members.map(m => [m.peerId, m.linkAddress])))
     view = next
+    init.metrics.observePass({ members: members.size + 1, peers: peersView(next, members, links.states(), device), links: links.states(), routes: next.routes })
   }
-  const loop = createReconcileLoop(pass, log)
+  const loop = createReconcileLoop(init.metrics.timePass(pass), log)
   undo.push(() => { loop.stop() })
 
   membership.on('change', () => { loop.schedule() })
+  init.metrics.setSources({
+    rejected: () => membership.counters.rejected,
+    unhandled: () => init.counters.unhandled + membership.counters.unhandled
+  })
   await membership.start()
   undo.push(() => membership.stop({ leave: true }))
   await startProber()
@@ -196,10 +211,29 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
       linkAddress: linkAddress(ownPrefix), interface: config.interface, wgPublicKey: identity.wg.publicKey,
       endpoints, listen: node.addrs(), seq, startedAt, members: membership.members().size + 1,
       backend: wg.backend,
+      memory: { rssMb: Math.round(process.memoryUsage().rss / 1e5) / 10, heapUsedMb: Math.round(process.memoryUsage().heapUsed / 1e5) / 10 },
       counters: { rejectedRecords: membership.counters.rejected, unhandled: init.counters.unhandled + membership.counters.unhandled }
     }, Date.now()),
     peers: () => peersView(view, membership.members(), links.states(), device),
     routes: () => routesView(view),
+    explain: (target) => {
+      if (view === null) throw new GridmeshError(ErrorCodes.ADMIN_REQUEST, 'no routes yet: the node has not finished its first reconcile pass')
+      const handshakes = new Map<string, number | null>()
+      const byKey = new Map((device?.peers ?? []).map(p => [p.publicKey, p.latestHandshake]))
+      for (const m of view.members) {
+        const hs = byKey.get(m.wgPublicKey)
+        handshakes.set(m.peerId, hs === undefined || hs === 0 ? null : hs * 1000)
+      }
+      return explainRoute({
+        self, view, links: links.states(), reports: reportsFromMembers(membership.members()), handshakes, now: Date.now()
+      }, target, ownPrefix)
+    },
+    graph: () => ({
+      dot: renderGraphDot({
+        self, ownPrefix, members: view?.members ?? [], links: links.states(),
+        reports: reportsFromMembers(membership.members()), routes: view?.routes ?? new Map()
+      })
+    }),
     stop: async () => {
       for (const fn of undo.reverse()) {
         try { await fn() } catch (err) { log.warn({ err }, 'stop step failed') }

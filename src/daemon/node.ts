@@ -17,6 +17,11 @@ import { createWireGuardDriver } from '../wireguard/device.ts'
 import { checkAdminSocketFree, closeAdmin, listenAdmin } from '../admin/server.ts'
 import { acquireStateLock } from './lock.ts'
 import { startMeshServices, type MeshServicesHandle } from './mesh-services.ts'
+import { Registry } from 'prom-client'
+import { createMetrics } from '../metrics/registry.ts'
+import { closeMetrics, listenMetrics } from '../metrics/server.ts'
+import { createVethDriver } from '../workload/veth-driver.ts'
+import { createWorkloadManager } from '../workload/manager.ts'
 import type { Config } from '../config/schema.ts'
 import type { Logger } from '../log.ts'
 
@@ -77,8 +82,16 @@ export async function startNode (config: Config, logger: Logger, t0: number, cou
     await wg.up({ privateKey: identity.wg.privateKey, listenPort: config.wgPort })
     for (const [k, v] of meshInterfaceSysctls(config.interface)) await net.setSysctl(k, v)
 
+    // One registry per node, passed down (no global default registry); served only when asked.
+    const metrics = createMetrics(new Registry())
+    if (config.metrics !== undefined) {
+      const metricsServer = await listenMetrics(config.metrics, metrics.registry)
+      undo.push(() => closeMetrics(metricsServer))
+      log.info({ metrics: `http://${config.metrics}/metrics` }, 'metrics listener up')
+    }
+
     const services: MeshServicesHandle = await startMeshServices({
-      config, logger, identity, meshPrefix, requested, wg, net, counters,
+      config, logger, identity, meshPrefix, requested, wg, net, counters, metrics,
       initialPrefix: choice.prefix,
       persistSeq: async (now) => {
         const seq = nextSeq(state, now)
@@ -95,6 +108,12 @@ export async function startNode (config: Config, logger: Logger, t0: number, cou
       }
     })
     undo.push(() => services.stop())
+    // Workloads after the interface is up; stopped (veths deleted, list kept) before the mesh goes.
+    const workloads = createWorkloadManager(
+      { driver: createVethDriver({ runner, setSysctl: (k, v) => net.setSysctl(k, v) }), logger: logger.child({ module: 'workload' }) },
+      { stateDir: config.stateDir, prefix: () => state.prefix ?? choice.prefix, mtu: config.mtu })
+    await workloads.start()
+    undo.push(() => workloads.stop())
 
     let requestLeave: () => void = () => {}
     const leaveRequested = new Promise<void>(resolve => { requestLeave = resolve })
@@ -102,7 +121,9 @@ export async function startNode (config: Config, logger: Logger, t0: number, cou
       status: () => services.status(),
       peers: () => services.peers(),
       routes: () => services.routes(),
-      leave: async () => { requestLeave() }
+      leave: async () => { requestLeave() },
+      workloads,
+      inspect: { explain: target => services.explain(target), graph: () => services.graph() }
     })
     undo.push(() => closeAdmin(admin, config.adminSocket))
     log.info({ socket: config.adminSocket, startMs: Math.round(performance.now() - t0) }, 'node running')

@@ -24,6 +24,7 @@ export interface StatusInput {
   readonly startedAt: number
   readonly members: number
   readonly backend: string | null
+  readonly memory: { rssMb: number, heapUsedMb: number }
   readonly counters: Record<string, unknown>
 }
 

@@ -34,7 +34,13 @@ export class MemberTable {
   private readonly entries = new Map<string, Entry>()
   private readonly departed = new Map<string, Departed>()
 
-  constructor (private readonly cfg: LivenessConfig, private readonly maxDeparted = 4096) {}
+  private readonly cfg: LivenessConfig
+  private readonly maxDeparted: number
+
+  constructor (cfg: LivenessConfig, maxDeparted = 4096) {
+    this.cfg = cfg
+    this.maxDeparted = maxDeparted
+  }
 
   /** has: is the peer a current member? */
   has (peerId: string): boolean { return this.entries.has(peerId) }

@@ -95,7 +95,10 @@ class MembershipService implements Membership {
   private storedRemotely = false
   private stopped = false
 
-  constructor (private readonly init: MembershipInit) {
+  private readonly init: MembershipInit
+
+  constructor (init: MembershipInit) {
+    this.init = init
     this.node = init.node
     this.log = init.logger
     this.clock = init.clock ?? { now: Date.now }

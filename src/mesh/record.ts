@@ -89,7 +89,8 @@ export interface DecodeOptions {
 class PayloadRecord implements Libp2pRecord {
   readonly domain = RECORD_DOMAIN
   readonly codec = RECORD_CODEC
-  constructor (private readonly bytes: Uint8Array) {}
+  private readonly bytes: Uint8Array
+  constructor (bytes: Uint8Array) { this.bytes = bytes }
   marshal (): Uint8Array { return this.bytes }
   equals (other: Libp2pRecord): boolean {
     const o = other.marshal()
