@@ -1,0 +1,137 @@
+/**
+ * Issue 4 acceptance: a member killed with SIGKILL (no goodbye) is purged by
+ * every survivor — members, routes and WireGuard — without disturbing the
+ * other pairs; its wireguard-go dies with it; restarted from its state dir it
+ * comes back with the same identity and the mesh is whole again.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { createMeshLab, describeTimeline, hostProcesses, IFACE, maxConsecutiveLosses, startPinger, type MeshLab, type Pinger, type StatusJson } from '../../netns/mesh.ts'
+import { waitFor } from '../../netns/lab.ts'
+
+const SIX = [1, 2, 3, 4, 5, 6]
+const SURVIVORS = [1, 2, 3, 5, 6]
+let m: MeshLab
+const st = new Map<number, StatusJson>()
+const S = (i: number): StatusJson => { const s = st.get(i); if (s === undefined) throw new Error(`no status for host ${i}`); return s }
+let bystander: Pinger | undefined
+
+/** Throws unless host i no longer has host `gone` in peers, routes or WireGuard (and still has the others). */
+async function assertPurged (i: number, gone: number, others: readonly number[]): Promise<void> {
+  const g = S(gone)
+  const peers = await m.peers(i)
+  if (peers.some(p => p.peerId === g.peerId)) throw new Error(`host ${i} still lists host ${gone} in peers`)
+  if (peers.length !== others.length - 1) throw new Error(`host ${i}: ${peers.length} peers, want ${others.length - 1}`)
+  const routes = await m.routes(i)
+  if (routes.some(r => r.destination === g.prefix || r.destinationPeer === g.peerId || r.via === g.peerId)) throw new Error(`host ${i} still routes to or via host ${gone}`)
+  const dev = await m.wg(i)
+  if (dev.peers.some(p => p.publicKey === g.wgPublicKey)) throw new Error(`host ${i} still has host ${gone}'s WireGuard peer`)
+  if (dev.peers.some(p => (p.allowedIps as readonly string[]).includes(g.prefix))) throw new Error(`host ${i} still has host ${gone}'s /64 on a WireGuard peer`)
+  if (dev.peers.length !== others.length - 1) throw new Error(`host ${i}: ${dev.peers.length} WireGuard peers, want ${others.length - 1}`)
+  if ((await m.status(i)).members !== others.length) throw new Error(`host ${i}: status counts ${(await m.status(i)).members} members, want ${others.length}`)
+}
+
+/** `since` of every route among `hosts`, by "i>j": a route's since only changes when its path does. */
+async function sinceAmong (hosts: readonly number[]): Promise<Map<string, number>> {
+  return await waitFor(() => sinceAmongNow(hosts), { what: `a direct route between every two of hosts ${hosts.join(',')}`, timeoutMs: 30_000 })
+}
+
+async function sinceAmongNow (hosts: readonly number[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>()
+  for (const i of hosts) {
+    const routes = await m.routes(i)
+    for (const j of hosts) {
+      if (j === i) continue
+      const r = routes.find(x => x.destinationPeer === S(j).peerId)
+      if (r === undefined) throw new Error(`host ${i} has no route to host ${j}`)
+      if (r.kind !== 'direct') throw new Error(`host ${i} -> host ${j} is ${r.kind}`)
+      out.set(`${i}>${j}`, r.since)
+    }
+  }
+  return out
+}
+
+/** The keys whose value differs between two `sinceAmong` snapshots. */
+function changedRoutes (before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>): string[] {
+  return [...before].filter(([k, v]) => after.get(k) !== v).map(([k]) => k)
+}
+let sinceBefore = new Map<string, number>()
+
+test.before(async () => { m = await createMeshLab({ hosts: 6 }) })
+test.after(async () => {
+  for (const e of m.unexpectedExits()) console.error(`\n${e}`)
+  if (bystander !== undefined) await bystander.stop()
+  await m.destroy()
+})
+
+test('6 hosts form a full mesh', async () => {
+  m.start(1)
+  await m.waitReady(1)
+  for (const i of SIX.slice(1)) m.start(i)
+  await m.waitFullMesh(SIX, 90_000)
+  for (const i of SIX) st.set(i, await m.status(i))
+  const failed = await waitFor(async () => {
+    const f = await m.pingAllPairs(SIX)
+    if (f.length > 0) throw new Error(`failed pairs: ${f.join(' ')}`)
+    return f
+  }, { what: 'all 30 ordered pairs ping', timeoutMs: 30_000, intervalMs: 1000 })
+  assert.equal(failed, [])
+})
+
+test('kill -9 of host 4: its wireguard-go dies with it and its interface is gone', async () => {
+  bystander = startPinger(m.lab, 1, S(6).address)
+  await waitFor(() => bystander !== undefined && bystander.samples.filter(s => s.ok).length >= 3, { what: 'pinger 1>6 running', timeoutMs: 30_000 })
+  sinceBefore = await sinceAmong(SURVIVORS)
+  const code = await m.stop(4, 'SIGKILL')
+  assert.is(code, null, 'killed by a signal, no exit code')
+  await waitFor(async () => (await m.lab.exec(4, 'ip', ['link', 'show', IFACE])).code !== 0, { what: 'host 4 interface gone', timeoutMs: 15_000 })
+  const left = await waitFor(async () => {
+    const procs = (await hostProcesses(m.lab, 4)).filter(p => p.pid !== m.lab.host(4).keeperPid)
+    if (procs.length > 0) throw new Error(`still running in host 4: ${procs.map(p => `${p.pid} ${p.comm}`).join(', ')}`)
+    return true
+  }, { what: 'no process (wireguard-go, daemon) left in host 4 but its keeper', timeoutMs: 15_000 })
+  assert.ok(left)
+})
+
+test('every survivor purges host 4 from peers, routes and WireGuard', async () => {
+  await waitFor(async () => {
+    for (const i of SURVIVORS) await assertPurged(i, 4, SURVIVORS)
+    return true
+  }, { what: 'every survivor drops host 4', timeoutMs: 60_000 })
+})
+
+test('no other pair was disturbed: all survivors direct, bystander 1>6 barely noticed', async () => {
+  await m.waitFullMesh(SURVIVORS, 30_000)
+  const failed = await m.pingAllPairs(SURVIVORS)
+  assert.equal(failed, [], `failed pairs: ${failed.join(' ')}`)
+  const t = bystander === undefined ? [] : await bystander.stop()
+  bystander = undefined
+  console.log(`  pinger 1>6: ${describeTimeline(t)}`)
+  assert.ok(t.length >= 10, `bystander sent enough probes (${t.length})`)
+  assert.ok(maxConsecutiveLosses(t) <= 2, `1>6 lost ${maxConsecutiveLosses(t)} consecutive probes`)
+  const changed = changedRoutes(sinceBefore, await sinceAmong(SURVIVORS))
+  assert.equal(changed, [], `routes among survivors changed (their since moved): ${changed.join(' ')}`)
+})
+
+test('host 4 restarted from its state dir keeps PeerId and prefix; the mesh is full again', async () => {
+  const before = S(4)
+  m.start(4)
+  const after = await m.waitReady(4)
+  assert.is(after.peerId, before.peerId)
+  assert.is(after.prefix, before.prefix)
+  assert.is(after.wgPublicKey, before.wgPublicKey)
+  assert.ok(after.seq > before.seq, `published seq only grows (${before.seq} -> ${after.seq})`)
+  await m.waitFullMesh(SIX, 60_000)
+  const failed = await waitFor(async () => {
+    const f = await m.pingAllPairs(SIX)
+    if (f.length > 0) throw new Error(`failed pairs: ${f.join(' ')}`)
+    return f
+  }, { what: 'all 30 ordered pairs ping after the restart', timeoutMs: 30_000, intervalMs: 1000 })
+  assert.equal(failed, [])
+})
+
+test('no daemon counted an unhandled error', async () => {
+  for (const i of SIX) assert.is((await m.status(i)).counters.unhandled, 0, `host ${i}`)
+})
+
+test.run()

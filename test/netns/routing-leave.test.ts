@@ -1,0 +1,157 @@
+/**
+ * Issue 4 acceptance: a graceful leave — by `gridmesh leave` or by SIGTERM —
+ * is purged by every survivor (members, routes, WireGuard); the leaving
+ * daemon exits 0 and takes its interface and wireguard-go with it.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { createMeshLab, describeTimeline, hostProcesses, IFACE, maxConsecutiveLosses, startPinger, type MeshLab, type Pinger, type StatusJson } from '../../netns/mesh.ts'
+import { waitFor, type LabProcess } from '../../netns/lab.ts'
+
+const SIX = [1, 2, 3, 4, 5, 6]
+let m: MeshLab
+const st = new Map<number, StatusJson>()
+const S = (i: number): StatusJson => { const s = st.get(i); if (s === undefined) throw new Error(`no status for host ${i}`); return s }
+let bystander: Pinger | undefined
+
+/** Throws unless host i no longer has host `gone` in peers, routes or WireGuard (and still has the others). */
+async function assertPurged (i: number, gone: number, others: readonly number[]): Promise<void> {
+  const g = S(gone)
+  const peers = await m.peers(i)
+  if (peers.some(p => p.peerId === g.peerId)) throw new Error(`host ${i} still lists host ${gone} in peers`)
+  if (peers.length !== others.length - 1) throw new Error(`host ${i}: ${peers.length} peers, want ${others.length - 1}`)
+  const routes = await m.routes(i)
+  if (routes.some(r => r.destination === g.prefix || r.destinationPeer === g.peerId || r.via === g.peerId)) throw new Error(`host ${i} still routes to or via host ${gone}`)
+  const dev = await m.wg(i)
+  if (dev.peers.some(p => p.publicKey === g.wgPublicKey)) throw new Error(`host ${i} still has host ${gone}'s WireGuard peer`)
+  if (dev.peers.some(p => (p.allowedIps as readonly string[]).includes(g.prefix))) throw new Error(`host ${i} still has host ${gone}'s /64 on a WireGuard peer`)
+  if (dev.peers.length !== others.length - 1) throw new Error(`host ${i}: ${dev.peers.length} WireGuard peers, want ${others.length - 1}`)
+  const members = (await m.status(i)).members
+  if (members !== others.length) throw new Error(`host ${i}: status counts ${members} members, want ${others.length}`)
+}
+
+/** Waits until `proc` exits (within timeoutMs) and returns its exit code. */
+async function exitOf (proc: LabProcess, timeoutMs: number): Promise<number | null> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<'late'>(resolve => { timer = setTimeout(() => { resolve('late') }, timeoutMs) })
+  const r = await Promise.race([proc.exited, late])
+  clearTimeout(timer)
+  if (r === 'late') throw new Error(`process ${proc.pid} still running after ${timeoutMs} ms`)
+  return r
+}
+
+/** Asserts host i has no interface, no UAPI socket and no process but its keeper left. */
+async function assertClean (i: number): Promise<void> {
+  const link = await m.lab.exec(i, 'ip', ['link', 'show', IFACE])
+  assert.ok(link.code !== 0, `host ${i}: interface removed`)
+  const socks = await m.lab.exec(i, 'ls', ['/run/wireguard'])
+  assert.is(socks.stdout.trim(), '', `host ${i}: no UAPI socket left`)
+  const procs = await waitFor(async () => {
+    const left = (await hostProcesses(m.lab, i)).filter(p => p.pid !== m.lab.host(i).keeperPid)
+    if (left.length > 0) throw new Error(`still running in host ${i}: ${left.map(p => `${p.pid} ${p.comm}`).join(', ')}`)
+    return true
+  }, { what: `no process left in host ${i} but its keeper`, timeoutMs: 10_000 })
+  assert.ok(procs)
+}
+
+/** `since` of every route among `hosts`, by "i>j": a route's since only changes when its path does. */
+async function sinceAmong (hosts: readonly number[]): Promise<Map<string, number>> {
+  return await waitFor(() => sinceAmongNow(hosts), { what: `a direct route between every two of hosts ${hosts.join(',')}`, timeoutMs: 30_000 })
+}
+
+async function sinceAmongNow (hosts: readonly number[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>()
+  for (const i of hosts) {
+    const routes = await m.routes(i)
+    for (const j of hosts) {
+      if (j === i) continue
+      const r = routes.find(x => x.destinationPeer === S(j).peerId)
+      if (r === undefined) throw new Error(`host ${i} has no route to host ${j}`)
+      if (r.kind !== 'direct') throw new Error(`host ${i} -> host ${j} is ${r.kind}`)
+      out.set(`${i}>${j}`, r.since)
+    }
+  }
+  return out
+}
+
+/** The keys whose value differs between two `sinceAmong` snapshots. */
+function changedRoutes (before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>): string[] {
+  return [...before].filter(([k, v]) => after.get(k) !== v).map(([k]) => k)
+}
+let sinceBefore = new Map<string, number>()
+
+test.before(async () => { m = await createMeshLab({ hosts: 6 }) })
+test.after(async () => {
+  for (const e of m.unexpectedExits()) console.error(`\n${e}`)
+  if (bystander !== undefined) await bystander.stop()
+  await m.destroy()
+})
+
+test('6 hosts form a full mesh', async () => {
+  m.start(1)
+  await m.waitReady(1)
+  for (const i of SIX.slice(1)) m.start(i)
+  await m.waitFullMesh(SIX, 90_000)
+  for (const i of SIX) st.set(i, await m.status(i))
+  const failed = await waitFor(async () => {
+    const f = await m.pingAllPairs(SIX)
+    if (f.length > 0) throw new Error(`failed pairs: ${f.join(' ')}`)
+    return f
+  }, { what: 'all 30 ordered pairs ping', timeoutMs: 30_000, intervalMs: 1000 })
+  assert.equal(failed, [])
+  bystander = startPinger(m.lab, 1, S(3).address)
+})
+
+test('`gridmesh leave` on host 6 exits 0; its daemon exits 0 and removes its interface', async () => {
+  const proc = m.proc(6)
+  assert.ok(proc !== undefined, 'host 6 runs a daemon')
+  sinceBefore = await sinceAmong([1, 2, 3, 4])
+  const t0 = Date.now()
+  const r = await m.cli(6, ['leave', '--admin-socket', m.adminSocket(6)])
+  const t1 = Date.now()
+  assert.is(r.code, 0, `gridmesh leave exit code (stderr: ${r.stderr.trim()})`)
+  assert.is(await exitOf(proc, 20_000), 0, 'the daemon exits 0 after leave')
+  console.log(`  gridmesh leave took ${t1 - t0} ms; the daemon exited ${Date.now() - t1} ms after it returned`)
+  await m.stop(6) // already exited: only forgets the process
+  await assertClean(6)
+})
+
+test('every survivor purges host 6 from peers, routes and WireGuard', async () => {
+  const t0 = Date.now()
+  const five = [1, 2, 3, 4, 5]
+  await waitFor(async () => {
+    for (const i of five) await assertPurged(i, 6, five)
+    return true
+  }, { what: 'every survivor drops host 6', timeoutMs: 60_000 })
+  console.log(`  host 6 purged everywhere within ${Date.now() - t0} ms of its exit`)
+  await m.waitFullMesh(five, 30_000)
+})
+
+test('SIGTERM of host 5: exit 0, interface gone, every survivor purges it', async () => {
+  assert.is(await m.stop(5, 'SIGTERM'), 0, 'SIGTERM exits 0')
+  await assertClean(5)
+  const four = [1, 2, 3, 4]
+  await waitFor(async () => {
+    for (const i of four) await assertPurged(i, 5, four)
+    return true
+  }, { what: 'every survivor drops host 5', timeoutMs: 60_000 })
+  await m.waitFullMesh(four, 30_000)
+  const failed = await m.pingAllPairs(four)
+  assert.equal(failed, [], `failed pairs: ${failed.join(' ')}`)
+})
+
+test('the bystander pair 1>3 barely noticed both departures', async () => {
+  const t = bystander === undefined ? [] : await bystander.stop()
+  bystander = undefined
+  console.log(`  pinger 1>3: ${describeTimeline(t)}`)
+  assert.ok(t.length >= 10, `bystander sent enough probes (${t.length})`)
+  assert.ok(maxConsecutiveLosses(t) <= 2, `1>3 lost ${maxConsecutiveLosses(t)} consecutive probes`)
+  const changed = changedRoutes(sinceBefore, await sinceAmong([1, 2, 3, 4]))
+  assert.equal(changed, [], `routes among survivors changed (their since moved): ${changed.join(' ')}`)
+})
+
+test('no surviving daemon counted an unhandled error', async () => {
+  for (const i of [1, 2, 3, 4]) assert.is((await m.status(i)).counters.unhandled, 0, `host ${i}`)
+})
+
+test.run()
