@@ -191,15 +191,27 @@ class Prober implements LinkProber {
     return null
   }
 
-  /** tick fails overdue probes (so a timeout is noticed within one interval after it expires), then probes every target. */
+  /**
+   * tick probes every target, then fails overdue probes (so a timeout is
+   * noticed within one interval after it expires). The timeout check runs in
+   * setImmediate, i.e. after the event loop's poll phase: when this process
+   * was stalled (CPU starvation), the echoes that arrived meanwhile sit in the
+   * socket buffer and must be read before we call their probes lost —
+   * otherwise every stall longer than the timeout looks like a dead link.
+   */
   private tick (): void {
     const mono = this.clock.monotonicMs()
+    for (const [peer, address] of this.targets) this.send(peer, address, mono)
+    setImmediate(() => { this.failOverdue(mono) })
+  }
+
+  private failOverdue (mono: number): void {
+    if (this.stopped) return
     for (const [nonce, p] of this.pending) {
       if (mono - p.sentMono < this.timeoutMs) continue
       this.pending.delete(nonce)
       this.init.onResult(p.peer, { ok: false, at: this.clock.now() })
     }
-    for (const [peer, address] of this.targets) this.send(peer, address, mono)
   }
 
   private send (peer: PeerIdString, address: string, mono: number): void {

@@ -1,0 +1,58 @@
+/**
+ * Command-line options of `npm run bench`:
+ *   --quick          N = 4 only, 1 repetition (for development)
+ *   --n 4,8,12       host counts for the mesh metrics (default 4,8,12)
+ *   --reps 3         repetitions of every measurement (default 3)
+ *   --no-routing     skip the N = 6 fault metrics
+ *   --no-compute     skip the route-computation micro-benchmark
+ */
+export interface BenchOptions {
+  ns: number[]
+  reps: number
+  quick: boolean
+  routing: boolean
+  compute: boolean
+}
+
+const USAGE = 'usage: npm run bench -- [--quick] [--n 4,8,12] [--reps 3] [--no-routing] [--no-compute]'
+
+function fail (msg: string): never {
+  process.stderr.write(`bench: ${msg}\n${USAGE}\n`)
+  process.exit(2)
+}
+
+function positiveInt (flag: string, text: string | undefined, max: number): number {
+  const v = Number(text)
+  if (text === undefined || !Number.isInteger(v) || v < 1 || v > max) fail(`${flag} needs an integer 1..${max}, got ${text ?? 'nothing'}`)
+  return v
+}
+
+export function parseOptions (argv: readonly string[]): BenchOptions {
+  const o: BenchOptions = { ns: [4, 8, 12], reps: 3, quick: false, routing: true, compute: true }
+  let nsGiven = false
+  let repsGiven = false
+  for (let k = 0; k < argv.length; k++) {
+    const a = argv[k]
+    switch (a) {
+      case '--quick': o.quick = true; break
+      case '--n': {
+        const text = argv[++k]
+        if (text === undefined) fail('--n needs a list like 4,8,12')
+        o.ns = text.split(',').map(s => positiveInt('--n', s.trim(), 40))
+        if (o.ns.some(n => n < 2)) fail('--n: every N must be at least 2')
+        nsGiven = true
+        break
+      }
+      case '--reps': o.reps = positiveInt('--reps', argv[++k], 50); repsGiven = true; break
+      case '--no-routing': o.routing = false; break
+      case '--no-compute': o.compute = false; break
+      case '--help': case '-h': process.stdout.write(USAGE + '\n'); process.exit(0); break
+      default: fail(`unknown option ${a ?? ''}`)
+    }
+  }
+  if (o.quick) {
+    if (!nsGiven) o.ns = [4]
+    if (!repsGiven) o.reps = 1
+  }
+  return o
+}
