@@ -9,6 +9,8 @@ import { connect } from 'node:net'
 import { chmod, mkdir, unlink } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { ErrorCodes, GridmeshError, isGridmeshError } from '../errors.ts'
+import { workloadRoutes } from '../workload/api.ts'
+import type { WorkloadService } from '../workload/manager.ts'
 
 /** What the daemon exposes to the admin API. */
 export interface AdminServices {
@@ -17,9 +19,19 @@ export interface AdminServices {
   routes (): unknown
   /** Graceful leave; resolves once the leave is under way. */
   leave (): Promise<void>
+  /** Workloads (issue 5): `/v1/workloads` exists only when given. */
+  workloads?: WorkloadService
+  /** Operator inspection (issue 5): `/v1/routes/explain` and `/v1/graph` exist only when given. */
+  inspect?: InspectServices
 }
 
-type Handler = (body: unknown) => Promise<unknown> | unknown
+/** Read-only inspection views; `explain` throws ADMIN_REQUEST (400) for a bad or unknown target. */
+export interface InspectServices {
+  explain (target: string): unknown
+  graph (): { dot: string }
+}
+
+type Handler = (body: unknown, query: URLSearchParams) => Promise<unknown> | unknown
 
 /** httpStatusFor is the one place that maps error codes to HTTP statuses. */
 export function httpStatusFor (err: unknown): number {
@@ -61,7 +73,9 @@ export function buildAdminHandler (services: AdminServices): (req: IncomingMessa
       }
       await services.leave()
       return { leaving: true }
-    }
+    },
+    ...(services.workloads === undefined ? {} : workloadRoutes(services.workloads)),
+    ...(services.inspect === undefined ? {} : inspectRoutes(services.inspect))
   }
   return (req, res) => {
     const send = (status: number, payload: unknown): void => {
@@ -70,6 +84,7 @@ export function buildAdminHandler (services: AdminServices): (req: IncomingMessa
       res.end(text)
     }
     const url = (req.url ?? '/').split('?')[0] ?? '/'
+    const query = new URL(req.url ?? '/', 'http://admin').searchParams
     const handler = routes[`${req.method ?? 'GET'} ${url}`]
     if (handler === undefined) {
       const known = Object.keys(routes).some(k => k.endsWith(` ${url}`))
@@ -77,9 +92,23 @@ export function buildAdminHandler (services: AdminServices): (req: IncomingMessa
       return
     }
     readBody(req)
-      .then(body => handler(body))
+      .then(body => handler(body, query))
       .then(result => { send(200, result) })
       .catch((err: unknown) => { send(httpStatusFor(err), { error: err instanceof Error ? err.message : String(err) }) })
+  }
+}
+
+/** inspectRoutes are the read-only inspection endpoints. */
+function inspectRoutes (inspect: InspectServices): Record<string, Handler> {
+  return {
+    'GET /v1/routes/explain': (_body, query) => {
+      const target = query.get('target')
+      if (target === null || target.trim() === '') {
+        throw new GridmeshError(ErrorCodes.ADMIN_REQUEST, 'missing ?target=: give a member /64, an address inside it, or a PeerId')
+      }
+      return inspect.explain(target)
+    },
+    'GET /v1/graph': () => inspect.graph()
   }
 }
 

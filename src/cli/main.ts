@@ -9,7 +9,12 @@ import { registerUp } from './up.ts'
 import { registerStatus } from './status.ts'
 import { registerPeers } from './peers.ts'
 import { registerRoutes } from './routes.ts'
+import { registerGraph } from './graph.ts'
 import { registerLeave } from './leave.ts'
+import { registerWorkload } from './workload.ts'
+import { registerMeshInit } from './mesh-init.ts'
+import { registerInvite } from './invite.ts'
+import { registerRevoke } from './revoke.ts'
 
 function buildProgram (): Command {
   const program = new Command('gridmesh')
@@ -22,7 +27,12 @@ function buildProgram (): Command {
   registerStatus(program)
   registerPeers(program)
   registerRoutes(program)
+  registerGraph(program)
   registerLeave(program)
+  registerWorkload(program)
+  registerMeshInit(program)
+  registerInvite(program)
+  registerRevoke(program)
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ outputError: (str, write) => { write(`gridmesh ${cmd.name()}: ${str.replace(/^error: /, '')}`) } })
   }

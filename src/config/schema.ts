@@ -32,6 +32,13 @@ const port = z.number().int().min(1).max(65535)
 export const hostPort = z.string().regex(HOST_PORT, 'expected HOST:PORT (IPv6 as [addr]:port)')
   .refine(s => Number(HOST_PORT.exec(s)?.[2]) <= 65535 && Number(HOST_PORT.exec(s)?.[2]) > 0, 'port must be 1-65535')
 
+/** Hosts the metrics listener may bind: loopback only (see `metrics` below). */
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '[::1]'])
+
+/** A metrics listener address: HOST:PORT with HOST 127.0.0.1 or [::1]. */
+export const metricsAddress = hostPort.refine(s => LOOPBACK_HOSTS.has(s.slice(0, s.lastIndexOf(':'))),
+  'metrics must listen on a loopback address (127.0.0.1:PORT or [::1]:PORT): /metrics has no authentication and reveals the mesh topology; scrape it through a local agent or an SSH tunnel')
+
 const MULTIADDR = /^\/(ip4|ip6|dns4|dns6|dns)\/[^/]+\/tcp\/\d{1,5}(\/p2p\/[1-9A-HJ-NP-Za-km-z]+)?$/
 
 /** A bootstrap is `host:port` (PeerId learned on connect) or a full multiaddr. */
@@ -59,7 +66,9 @@ export const configSchema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(DEFAULTS.logLevel),
   heartbeatMs: z.number().int().min(100).max(60_000).default(DEFAULTS.heartbeatMs),
   probeIntervalMs: z.number().int().min(20).max(60_000).default(DEFAULTS.probeIntervalMs),
-  probeTimeoutMs: z.number().int().min(50).max(60_000).default(DEFAULTS.probeTimeoutMs)
+  probeTimeoutMs: z.number().int().min(50).max(60_000).default(DEFAULTS.probeTimeoutMs),
+  /** Prometheus `GET /metrics` listener, loopback only; absent = no listener (the default). */
+  metrics: metricsAddress.optional()
 }).strict().superRefine((c, ctx) => {
   if (c.wgPort === c.probePort) ctx.addIssue({ code: 'custom', path: ['probePort'], message: 'probe port must differ from the WireGuard port' })
 })

@@ -143,7 +143,11 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
       intervalMs: config.probeIntervalMs,
       timeoutMs: config.probeTimeoutMs,
       onResult: (peer, r) => {
-        if (links.probe(peer, r)) { publishLinks(true); loop.schedule() }
+        if (!links.probe(peer, r)) return
+        const l = links.get(peer)
+        log.info({ peer, link: l?.state, rttMs: l?.rttMs === null || l?.rttMs === undefined ? null : Math.round(l.rttMs * 10) / 10 }, `direct link ${l?.state ?? 'unknown'}`)
+        publishLinks(true)
+        loop.schedule()
       }
     })
     await prober.start()
@@ -185,8 +189,19 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
     }
     await wg.apply({ privateKey: identity.wg.privateKey, listenPort: config.wgPort, peers: next.peers })
     prober?.setTargets(new Map(next.members.map(m => [m.peerId, m.linkAddress])))
+    logRouteChanges(view, next)
     view = next
     init.metrics.observePass({ members: members.size + 1, peers: peersView(next, members, links.states(), device), links: links.states(), routes: next.routes })
+  }
+  /** Route transitions are rare state changes: logged at info, so a relay decision can be explained from the log alone. */
+  const logRouteChanges = (prev: MeshView | null, next: MeshView): void => {
+    for (const m of next.members) {
+      const a = prev?.routes.get(m.peerId)
+      const b = next.routes.get(m.peerId)
+      if (a?.via === b?.via && a?.kind === b?.kind) continue
+      if (b === undefined) log.info({ peer: m.peerId, prefix: m.prefix }, 'route lost: unreachable')
+      else log.info({ peer: m.peerId, prefix: m.prefix, kind: b.kind, via: b.via, metric: b.metric }, b.kind === 'direct' ? 'route direct' : 'route via relay')
+    }
   }
   const loop = createReconcileLoop(init.metrics.timePass(pass), log)
   undo.push(() => { loop.stop() })

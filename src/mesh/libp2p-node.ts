@@ -55,6 +55,8 @@ export interface MeshNodeInit {
   allowCidrs?: string[]
   /** The 95-byte swarm-key file; when set only holders of it can connect. */
   psk?: Uint8Array
+  /** Observer of every DHT put/get: duration and whether it failed (metrics). Must not throw. */
+  onDhtOp?: (op: 'put' | 'get', ms: number, ok: boolean) => void
 }
 
 /** Outcome of a DHT put: how many peers stored it, how many refused or failed. */
@@ -132,8 +134,22 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
   return {
     peerId: self,
     libp2p,
-    putRecord: async (key, value, o) => await dhtPut(libp2p.services.dht, key, value, o?.timeoutMs ?? DHT_TIMEOUT_MS),
-    getRecord: async (key, o) => await dhtGet(libp2p.services.dht, key, o?.timeoutMs ?? DHT_TIMEOUT_MS, log),
+    putRecord: async (key, value, o) => {
+      const t0 = performance.now()
+      let ok = false
+      try {
+        const r = await dhtPut(libp2p.services.dht, key, value, o?.timeoutMs ?? DHT_TIMEOUT_MS)
+        ok = r.stored > 0 || r.failed === 0
+        return r
+      } finally { safe(log, 'onDhtOp', () => { init.onDhtOp?.('put', performance.now() - t0, ok) }) }
+    },
+    getRecord: async (key, o) => {
+      const t0 = performance.now()
+      let ok = true
+      const value = await dhtGet(libp2p.services.dht, key, o?.timeoutMs ?? DHT_TIMEOUT_MS, log, () => { ok = false })
+      safe(log, 'onDhtOp', () => { init.onDhtOp?.('get', performance.now() - t0, ok) })
+      return value
+    },
     publish: pubsub.publish,
     subscribe: pubsub.subscribe,
     onSubscriberJoin: pubsub.onSubscriberJoin,
@@ -207,7 +223,7 @@ async function dhtPut (dht: KadDHT, key: string, value: Uint8Array, timeoutMs: n
 }
 
 /** dhtGet returns the value kad-dht selected (the last VALUE event), or null. */
-async function dhtGet (dht: KadDHT, key: string, timeoutMs: number, log: Logger): Promise<Uint8Array | null> {
+async function dhtGet (dht: KadDHT, key: string, timeoutMs: number, log: Logger, onError?: () => void): Promise<Uint8Array | null> {
   let value: Uint8Array | null = null
   try {
     for await (const ev of dht.get(new TextEncoder().encode(key), { signal: AbortSignal.timeout(timeoutMs) })) {
@@ -215,6 +231,7 @@ async function dhtGet (dht: KadDHT, key: string, timeoutMs: number, log: Logger)
     }
   } catch (err) {
     log.debug({ err: errText(err) }, 'dht get failed')
+    onError?.()
   }
   return value
 }
