@@ -33,7 +33,7 @@ interface Counts { passed: number, failed: number, skipped: number }
 
 function runFile (file: string): Promise<Counts & { output: string, code: number }> {
   return new Promise(resolve => {
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', file], {
+    const child = spawn(process.execPath, ['--import', 'tsx', file], {
       cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe']
     })
     let output = ''
