@@ -27,7 +27,7 @@ export function registerUp (program: Command): void {
     .option('--probe-port <port>', `UDP port of the direct-link prober (default ${DEFAULTS.probePort})`)
     .option('--heartbeat-ms <ms>', `membership heartbeat interval (default ${DEFAULTS.heartbeatMs})`)
     .option('--probe-interval-ms <ms>', `direct-link probe interval (default ${DEFAULTS.probeIntervalMs})`)
-    .option('--probe-timeout-ms <ms>', `a probe unanswered this long counts as lost (default ${DEFAULTS.probeTimeoutMs})`)
+    .option('--probe-timeout-ms <ms>', `a probe unanswered this long counts as lost; stretched automatically on jittery paths (default ${DEFAULTS.probeTimeoutMs})`)
     .option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics; loopback only (env GRIDMESH_METRICS; default off)')
     .option('--log-level <level>', `fatal|error|warn|info|debug|trace|silent (default ${DEFAULTS.logLevel})`)
     .option('--check-config', 'validate the config, print it resolved, and exit without touching the system')

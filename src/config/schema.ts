@@ -19,7 +19,7 @@ export const DEFAULTS = {
   heartbeatMs: 1000,
   /** Direct-link probes: a link is down after 3 consecutive probes go unanswered within the timeout. */
   probeIntervalMs: 100,
-  probeTimeoutMs: 500
+  probeTimeoutMs: 400
 } as const
 
 const MESH_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/

@@ -16,7 +16,7 @@ import { parseLinkReport, type LinkReport } from '../routing/link-report.ts'
 import { HOP_COST } from '../routing/weights.ts'
 import type { MeshView } from './mesh-view.ts'
 import type { MemberSnapshot } from '../mesh/membership.ts'
-import { rttClass, type LinkState } from '../routing/link-state.ts'
+import { type LinkState } from '../routing/link-state.ts'
 import type { MemberInfo } from '../routing/plan.ts'
 import type { OwnLink, PeerIdString } from '../routing/types.ts'
 
@@ -119,7 +119,7 @@ export function reportsFromMembers (members: MemberSnapshot): Map<PeerIdString, 
 function ownLinksOf (links: ReadonlyMap<PeerIdString, LinkState>): Map<PeerIdString, OwnLink> {
   const out = new Map<PeerIdString, OwnLink>()
   for (const [id, s] of links) {
-    out.set(id, { state: s.state, rttClass: rttClass(s.rttMs) })
+    out.set(id, { state: s.state, rttClass: s.costClass })
   }
   return out
 }

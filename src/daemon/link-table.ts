@@ -3,7 +3,7 @@
  * the prober and by WireGuard handshake ages. Reports when any link changes
  * state (up/down/unknown), which is what routes depend on.
  */
-import { applyHandshakeAge, applyProbe, initialLinkState, rttClass, type LinkState } from '../routing/link-state.ts'
+import { applyHandshakeAge, applyProbe, initialLinkState, type LinkState } from '../routing/link-state.ts'
 import type { OwnLink, PeerIdString } from '../routing/types.ts'
 
 export class LinkTable {
@@ -42,7 +42,7 @@ export class LinkTable {
   /** ownLinks is the routing core's input. */
   ownLinks (): Map<PeerIdString, OwnLink> {
     const out = new Map<PeerIdString, OwnLink>()
-    for (const [id, s] of this.#links) out.set(id, { state: s.state, rttClass: rttClass(s.rttMs) })
+    for (const [id, s] of this.#links) out.set(id, { state: s.state, rttClass: s.costClass })
     return out
   }
 }

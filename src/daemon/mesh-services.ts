@@ -30,8 +30,12 @@ import type { NodeCounters } from './node.ts'
 
 /** Records live 3 republish intervals, so two lost republishes never drop a member. */
 const REPUBLISH_MS = 10 * 60_000
-/** Handshake ages and drift are re-checked this often even when nothing else happens. */
-const RESYNC_MS = 1_000
+/**
+ * Handshake ages and drift are re-checked this often even when nothing else
+ * happens. Link changes and membership changes trigger a pass at once; this
+ * only catches what nobody told us about (each pass spawns `wg show`).
+ */
+const RESYNC_MS = 3_000
 
 export interface MeshServicesInit {
   readonly config: Config

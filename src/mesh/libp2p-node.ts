@@ -199,6 +199,14 @@ function libp2pOptions (init: MeshNodeInit): Parameters<typeof createLibp2p<Mesh
       pubsub: gossipsub({
         allowPublishToZeroTopicPeers: true,
         emitSelf: false,
+        // Members keep a direct connection to every other member and publish
+        // with floodPublish, so mesh forwarding mostly sends duplicates. A
+        // small mesh degree keeps a second path for members we cannot reach
+        // directly (relayed segments) at a fraction of the writes of D=6.
+        D: 3,
+        Dlo: 2,
+        Dhi: 5,
+        Dout: 1,
         ...(init.loopbackLab === true ? { scoreParams: { IPColocationFactorWeight: 0 } } : {})
       })
     }

@@ -3,7 +3,8 @@
  * each seed once (guide pitfalls 9 and 14): under load a node can stay
  * isolated forever. This loop keeps dialing every target (bootstrap seeds and
  * known members) we are not connected to, each with its own backoff
- * (1 s doubling to 5 s), and never gives up. It only decides when to dial; the
+ * (250 ms doubling to 2 s: a refused dial to a seed that is still starting
+ * costs nothing, and a long backoff would keep a joiner isolated), and never gives up. It only decides when to dial; the
  * dial itself is injected so the loop is testable without sockets.
  */
 
@@ -24,7 +25,7 @@ export interface RedialComponents {
   onError?: (targetId: string, err: unknown) => void
 }
 
-/** Tuning of the loop (defaults: tick 250 ms, backoff 1 s → 5 s). */
+/** Tuning of the loop (defaults: tick 250 ms, backoff 250 ms → 2 s). */
 export interface RedialInit {
   tickMs?: number
   minBackoffMs?: number
@@ -44,8 +45,8 @@ export interface RedialLoop {
 
 /** startRedialLoop starts dialing `seeds` (and later members) until stop(). */
 export function startRedialLoop (components: RedialComponents, seeds: readonly string[], init: RedialInit = {}): RedialLoop {
-  const minMs = init.minBackoffMs ?? 1_000
-  const maxMs = init.maxBackoffMs ?? 5_000
+  const minMs = init.minBackoffMs ?? 250
+  const maxMs = init.maxBackoffMs ?? 2_000
   const targets = new Map<string, TargetState>()
   for (const s of seeds) targets.set(s, { target: { id: s }, failures: 0, nextAt: 0, pending: false })
 
@@ -81,6 +82,7 @@ export function startRedialLoop (components: RedialComponents, seeds: readonly s
         const id = `peer:${peerId}`
         if (!targets.has(id)) targets.set(id, { target: { id, peerId }, failures: 0, nextAt: 0, pending: false })
       }
+      tick() // a member we just learned of is dialed now, not at the next tick
     },
     tick,
     stop: () => { clearInterval(timer) }

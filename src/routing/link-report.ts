@@ -8,7 +8,7 @@
  */
 import { z } from 'zod'
 import { ErrorCodes, GridmeshError } from '../errors.ts'
-import { MAX_RTT_CLASS, isUsable, rttClass } from './link-state.ts'
+import { MAX_RTT_CLASS, isUsable } from './link-state.ts'
 import type { LinkState } from './link-state.ts'
 import type { PeerIdString } from './types.ts'
 
@@ -94,7 +94,7 @@ export function buildLinkReport (init: {
     .map(([to, s]) => ({
       to,
       up: isUsable(s.state),
-      rttClass: rttClass(s.rttMs),
+      rttClass: s.costClass,
       rttMs: s.rttMs === null ? null : Math.min(MAX_REPORT_RTT_MS, Math.round(s.rttMs * 1000) / 1000)
     }))
   return { from: init.from, seq: init.seq, at: init.at, links }

@@ -12,6 +12,16 @@
  *   down ──UP_AFTER_SUCCESSES successes, and down ≥ MIN_DOWN_MS──► up
  *
  * `unknown` counts as usable so a peer that just joined is direct at once.
+ * A link that has never been up gets two exceptions, because its first
+ * probes fail for an ordinary reason — the other end has not configured us
+ * yet — not because the path is broken:
+ * - unknown → down also needs UNKNOWN_GRACE_MS since the link appeared;
+ * - a never-up link that went down comes up on its first success (there is
+ *   no flapping to damp on a link that has never worked).
+ *
+ * The RTT class that routing prices (`costClass`) has its own hysteresis: it
+ * follows the smoothed RTT only when that moves COST_CLASS_HYSTERESIS classes
+ * (4×) away, so scheduling jitter never re-ranks relays.
  */
 import type { LinkStateName } from './types.ts'
 
@@ -46,12 +56,24 @@ export const RTT_EWMA_KEEP = 0.8
 /** Highest RTT class; 2^15 ms ≈ 33 s is beyond any usable link. */
 export const MAX_RTT_CLASS = 15
 
+/**
+ * How long a brand-new link stays usable while its probes fail: long enough
+ * for both ends to learn each other's record and complete a WireGuard
+ * handshake under load, short enough that a member we can only reach through
+ * a relay is relayed within seconds.
+ */
+export const UNKNOWN_GRACE_MS = 3000
+
+/** costClass changes only when the measured class is this many classes away (a 4× RTT change). */
+export const COST_CLASS_HYSTERESIS = 2
+
 /** Timing knobs of the state machine; every field defaults to the constant of the same name. */
 export interface LinkStateOptions {
   readonly downAfterFailures?: number
   readonly upAfterSuccesses?: number
   readonly minDownMs?: number
   readonly handshakeStaleMs?: number
+  readonly unknownGraceMs?: number
 }
 
 /** The state of one direct link. Plain data: safe to copy, compare and log. */
@@ -61,6 +83,10 @@ export interface LinkState {
   readonly consecutiveSuccesses: number
   /** Smoothed RTT in ms, null until the first successful probe with an RTT. */
   readonly rttMs: number | null
+  /** The RTT class routing prices and peers share (rttClass with hysteresis); 0 until measured. */
+  readonly costClass: number
+  /** Whether the link has ever been up (first-contact rules above). */
+  readonly everUp: boolean
   /** Time of the last state change (or of creation). */
   readonly since: number
 }
@@ -77,6 +103,7 @@ interface ResolvedOptions {
   upAfterSuccesses: number
   minDownMs: number
   handshakeStaleMs: number
+  unknownGraceMs: number
 }
 
 function resolve (o: LinkStateOptions): ResolvedOptions {
@@ -84,13 +111,14 @@ function resolve (o: LinkStateOptions): ResolvedOptions {
     downAfterFailures: o.downAfterFailures ?? DOWN_AFTER_FAILURES,
     upAfterSuccesses: o.upAfterSuccesses ?? UP_AFTER_SUCCESSES,
     minDownMs: o.minDownMs ?? MIN_DOWN_MS,
-    handshakeStaleMs: o.handshakeStaleMs ?? HANDSHAKE_STALE_MS
+    handshakeStaleMs: o.handshakeStaleMs ?? HANDSHAKE_STALE_MS,
+    unknownGraceMs: o.unknownGraceMs ?? UNKNOWN_GRACE_MS
   }
 }
 
 /** initialLinkState is the state of a peer we have not measured yet (`unknown`, usable). */
 export function initialLinkState (now: number): LinkState {
-  return { state: 'unknown', consecutiveFailures: 0, consecutiveSuccesses: 0, rttMs: null, since: now }
+  return { state: 'unknown', consecutiveFailures: 0, consecutiveSuccesses: 0, rttMs: null, costClass: 0, everUp: false, since: now }
 }
 
 /** isUsable says whether routing may use the link: everything but `down`. */
@@ -113,21 +141,30 @@ function smooth (old: number | null, sample: number | undefined): number | null 
   return old === null ? sample : RTT_EWMA_KEEP * old + (1 - RTT_EWMA_KEEP) * sample
 }
 
+function nextCostClass (s: LinkState, rttMs: number | null): number {
+  if (rttMs === null) return s.costClass
+  const measured = rttClass(rttMs)
+  if (s.rttMs === null || Math.abs(measured - s.costClass) >= COST_CLASS_HYSTERESIS) return measured
+  return s.costClass
+}
+
 function onSuccess (s: LinkState, r: ProbeResult, o: ResolvedOptions): LinkState {
   const successes = s.consecutiveSuccesses + 1
   const rttMs = smooth(s.rttMs, r.rttMs)
-  const base = { consecutiveFailures: 0, consecutiveSuccesses: successes, rttMs }
-  if (s.state === 'unknown') return { ...base, state: 'up', since: r.at }
+  const base = { consecutiveFailures: 0, consecutiveSuccesses: successes, rttMs, costClass: nextCostClass(s, rttMs) }
+  const firstContact = s.state === 'unknown' || (s.state === 'down' && !s.everUp)
+  if (firstContact) return { ...base, state: 'up', everUp: true, since: r.at }
   if (s.state === 'down' && successes >= o.upAfterSuccesses && r.at - s.since >= o.minDownMs) {
-    return { ...base, state: 'up', since: r.at }
+    return { ...base, state: 'up', everUp: true, since: r.at }
   }
-  return { ...base, state: s.state, since: s.since }
+  return { ...base, state: s.state, everUp: s.everUp, since: s.since }
 }
 
 function onFailure (s: LinkState, r: ProbeResult, o: ResolvedOptions): LinkState {
   const failures = s.consecutiveFailures + 1
-  const base = { consecutiveFailures: failures, consecutiveSuccesses: 0, rttMs: s.rttMs }
-  if (s.state !== 'down' && failures >= o.downAfterFailures) return { ...base, state: 'down', since: r.at }
+  const base = { consecutiveFailures: failures, consecutiveSuccesses: 0, rttMs: s.rttMs, costClass: s.costClass, everUp: s.everUp }
+  const inGrace = s.state === 'unknown' && r.at - s.since < o.unknownGraceMs
+  if (s.state !== 'down' && failures >= o.downAfterFailures && !inGrace) return { ...base, state: 'down', since: r.at }
   return { ...base, state: s.state, since: s.since }
 }
 

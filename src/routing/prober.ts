@@ -26,6 +26,8 @@ export const PROBE_PORT = 51821
 export const PROBE_INTERVAL_MS = 300
 /** A probe with no echo after this long failed. Far above any sane in-mesh RTT, small enough to react fast. */
 export const PROBE_TIMEOUT_MS = 1000
+/** Ceiling of the adaptive timeout: past this a path is unusable for traffic anyway. */
+export const MAX_PROBE_TIMEOUT_MS = 3000
 /** First retry delay when the link address is not usable yet (IPv6 DAD keeps a new address "tentative" ~1 s). */
 export const BIND_RETRY_MIN_MS = 100
 /** Retry delay cap: doubling stops here so the prober starts soon after the address appears. */
@@ -122,6 +124,8 @@ class Prober implements LinkProber {
   private targets = new Map<PeerIdString, string>()
   private sources = new Set<string>()
   private readonly pending = new Map<string, Pending>()
+  /** Per-peer smoothed RTT and variance (RFC 6298), for the adaptive timeout. */
+  private readonly rtt = new Map<PeerIdString, { srtt: number, rttvar: number }>()
   /** Random per-instance nonce prefix, so a restarted prober never matches an old echo. */
   private readonly noncePrefix = randomBytes(3).toString('hex')
   private counter = 0
@@ -140,6 +144,7 @@ class Prober implements LinkProber {
 
   setTargets (targets: ReadonlyMap<PeerIdString, Ipv6Address>): void {
     this.targets = new Map([...targets].map(([peer, addr]) => [peer, normalize(addr)]))
+    for (const peer of this.rtt.keys()) if (!this.targets.has(peer)) this.rtt.delete(peer)
     this.sources = new Set(this.targets.values())
     for (const [nonce, p] of this.pending) {
       if (this.targets.get(p.peer) !== p.address) this.pending.delete(nonce)
@@ -205,10 +210,29 @@ class Prober implements LinkProber {
     setImmediate(() => { this.failOverdue(mono) })
   }
 
+  /**
+   * timeoutFor is the configured timeout, stretched like TCP's RTO
+   * (srtt + 4·rttvar, RFC 6298) when a peer's RTT is jittery: under CPU load
+   * echoes come late, not never, and a fixed timeout turns load into link
+   * flaps. On a quiet path rttvar is tiny and the configured floor rules.
+   */
+  private timeoutFor (peer: PeerIdString): number {
+    const r = this.rtt.get(peer)
+    if (r === undefined) return this.timeoutMs
+    return Math.min(MAX_PROBE_TIMEOUT_MS, Math.max(this.timeoutMs, r.srtt + 4 * r.rttvar))
+  }
+
+  private observeRtt (peer: PeerIdString, sample: number): void {
+    const r = this.rtt.get(peer)
+    if (r === undefined) { this.rtt.set(peer, { srtt: sample, rttvar: sample / 2 }); return }
+    r.rttvar = 0.75 * r.rttvar + 0.25 * Math.abs(r.srtt - sample)
+    r.srtt = 0.875 * r.srtt + 0.125 * sample
+  }
+
   private failOverdue (mono: number): void {
     if (this.stopped) return
     for (const [nonce, p] of this.pending) {
-      if (mono - p.sentMono < this.timeoutMs) continue
+      if (mono - p.sentMono < this.timeoutFor(p.peer)) continue
       this.pending.delete(nonce)
       this.init.onResult(p.peer, { ok: false, at: this.clock.now() })
     }
@@ -234,6 +258,7 @@ class Prober implements LinkProber {
     if (p === undefined || p.address !== source) return
     this.pending.delete(packet.nonce)
     const rttMs = Math.max(0, this.clock.monotonicMs() - p.sentMono)
+    this.observeRtt(p.peer, rttMs)
     this.init.onResult(p.peer, { ok: true, rttMs, at: this.clock.now() })
   }
 }

@@ -2,7 +2,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import {
   applyHandshakeAge, applyProbe, initialLinkState, isUsable, rttClass,
-  DOWN_AFTER_FAILURES, HANDSHAKE_STALE_MS, MIN_DOWN_MS, UP_AFTER_SUCCESSES
+  DOWN_AFTER_FAILURES, UNKNOWN_GRACE_MS, HANDSHAKE_STALE_MS, MIN_DOWN_MS, UP_AFTER_SUCCESSES
 } from '../../../src/routing/link-state.ts'
 import type { LinkState, ProbeResult } from '../../../src/routing/link-state.ts'
 
@@ -24,12 +24,36 @@ test('a new peer is unknown and usable, and up after its first success', () => {
   assert.equal([up.state, up.since, up.rttMs], ['up', 400, 12])
 })
 
-test('unknown goes down after DOWN_AFTER_FAILURES failures, not before', () => {
+test('unknown goes down after DOWN_AFTER_FAILURES failures, not before, and not within UNKNOWN_GRACE_MS', () => {
+  // Failures inside the grace period: the other end may simply not know us yet.
   let s = initialLinkState(0)
-  for (let i = 1; i < DOWN_AFTER_FAILURES; i++) s = applyProbe(s, fail(i * 300))
-  assert.is(s.state, 'unknown')
-  s = applyProbe(s, fail(DOWN_AFTER_FAILURES * 300))
-  assert.equal([s.state, s.since], ['down', DOWN_AFTER_FAILURES * 300])
+  for (let i = 1; i <= DOWN_AFTER_FAILURES + 2; i++) s = applyProbe(s, fail(i * 100))
+  assert.is(s.state, 'unknown', 'still usable during the grace period')
+  s = applyProbe(s, fail(UNKNOWN_GRACE_MS))
+  assert.equal([s.state, s.since], ['down', UNKNOWN_GRACE_MS])
+  // After the grace period, DOWN_AFTER_FAILURES consecutive failures are still required.
+  let t = initialLinkState(0)
+  for (let i = 1; i < DOWN_AFTER_FAILURES; i++) t = applyProbe(t, fail(UNKNOWN_GRACE_MS + i))
+  assert.is(t.state, 'unknown')
+})
+
+test('a link that was never up comes up on its first success; one that was up needs the hysteresis', () => {
+  const never = applyProbe(initialLinkState(0), fail(UNKNOWN_GRACE_MS + 1))
+  const n2 = run(never, [fail(UNKNOWN_GRACE_MS + 2), fail(UNKNOWN_GRACE_MS + 3)])
+  assert.is(n2.state, 'down')
+  assert.is(applyProbe(n2, ok(UNKNOWN_GRACE_MS + 10)).state, 'up', 'first contact')
+  const wasUp = run(initialLinkState(0), [ok(0), fail(100), fail(200), fail(300)])
+  assert.is(wasUp.state, 'down')
+  assert.is(applyProbe(wasUp, ok(400)).state, 'down', 'one success is not enough once it has flapped')
+})
+
+test('costClass follows the RTT only on a 4x change, so jitter never re-ranks relays', () => {
+  let s = applyProbe(initialLinkState(0), { ok: true, rttMs: 3, at: 0 })
+  const first = s.costClass
+  for (let i = 1; i < 50; i++) s = applyProbe(s, { ok: true, rttMs: i % 2 === 0 ? 2 : 6, at: i * 100 })
+  assert.is(s.costClass, first, 'jitter between 2 and 6 ms keeps the class')
+  for (let i = 50; i < 120; i++) s = applyProbe(s, { ok: true, rttMs: 200, at: i * 100 })
+  assert.ok(s.costClass >= first + 2, `a real slowdown moves it (${first} -> ${s.costClass})`)
 })
 
 test('up survives two lost probes; a success in between resets the count', () => {
