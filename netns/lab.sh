@@ -68,8 +68,9 @@ lab_ns () { echo "$1-h$2"; }
 lab_new_id () { echo "gm$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"; }
 
 # Every namespace of a lab, hub last (hosts first so their veth peers vanish with them).
+# <id>-w<i> are workload namespaces that tests and the demo create beside the lab.
 lab_namespaces () {
-  ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^$1-h[0-9]+\$" || true
+  ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^$1-[hw][0-9]+\$" || true
   ip netns list 2>/dev/null | awk '{print $1}' | grep -Fx "$1-hub" || true
 }
 

@@ -1,8 +1,9 @@
 /**
  * The gridmesh demo: a narrated tour a person can watch. It builds a lab of real hosts (network
  * namespaces), runs real `gridmesh up` daemons in them and shows, with the real CLI:
- * the mesh forming, a ping over the overlay, traffic rerouted through a relay when a link is cut
- * and back to direct when it heals, a killed node purged, a leaving node dropped.
+ * the mesh forming, a ping over the overlay, workloads on two hosts talking across the mesh,
+ * traffic rerouted through a relay when a link is cut and back to direct when it heals, a killed
+ * node purged, a leaving node dropped.
  *
  *   node --import tsx scripts/demo.ts [--hosts N] [--fast] [--keep]     (root; see scripts/demo.sh)
  *
@@ -18,7 +19,7 @@ import { banner, explain, pause, say, secs, show, table, timed } from './demo/na
 import { UsageError, USAGE, parseOptions, type DemoOptions } from './demo/options.ts'
 import { pingOnce, repliesSoFar, startBackgroundPing, statsOf, stopBackgroundPing } from './demo/ping.ts'
 
-const TOTAL_STEPS = 9
+const TOTAL_STEPS = 10
 /** Per wait: the machine has 2 cores and other labs may be running. */
 const WAIT_MS = 60_000
 /** Forming the mesh starts N daemons at once (each a Node process), so it gets longer. */
@@ -44,6 +45,8 @@ interface Demo {
   nodes: Map<number, StatusJson>
   /** Measured times for the summary: [what, ms]. */
   timings: Array<[string, number]>
+  /** Workload network namespaces the demo created (outside the lab: removed by the demo). */
+  workloads: Array<{ host: number, name: string, netns: string, address: string }>
 }
 
 /** A step that did not work out; main prints it and exits 1 after cleanup. */
@@ -197,6 +200,7 @@ async function stepInspect (d: Demo): Promise<void> {
       await cli(d, 1, ['status'])
       await cli(d, o, ['peers'])
       await cli(d, o, ['routes'])
+      await cli(d, o, ['graph'])
     })
 }
 
@@ -209,9 +213,53 @@ async function stepPing (d: Demo): Promise<void> {
     })
 }
 
+/** Creates a named network namespace standing in for a container on host `host`. */
+function makeWorkloadNetns (d: Demo, host: number): string {
+  const netns = `${mesh(d).lab.id}-w${host}`
+  execFileSync('ip', ['netns', 'add', netns])
+  execFileSync('ip', ['-n', netns, 'link', 'set', 'lo', 'up'])
+  return netns
+}
+
+/** Pings from workload `from` to workload `to` (inside the workload namespaces). */
+async function workloadPing (d: Demo, from: Demo['workloads'][number], to: Demo['workloads'][number]): Promise<string> {
+  return await waitFor(() => {
+    try {
+      return execFileSync('ip', ['netns', 'exec', from.netns, 'ping', '-6', '-c', '3', '-i', '0.2', '-W', '2', to.address], { encoding: 'utf8' })
+    } catch { return null }
+  }, { what: `workload ${from.name} to reach workload ${to.name}`, timeoutMs: WAIT_MS, intervalMs: 500 })
+}
+
+async function stepWorkloads (d: Demo): Promise<void> {
+  const { observer: o, cutPeer: t } = d.roles
+  await step(d, 5, `giving workloads on host ${o} and host ${t} their own mesh addresses`,
+    `A workload (here a bare network namespace standing in for a container) gets an address from its host's /64 through a veth; workloads on different hosts then talk across the mesh.`, async () => {
+      const m = mesh(d)
+      for (const [host, name] of [[o, 'web'], [t, 'db']] as const) {
+        const netns = makeWorkloadNetns(d, host)
+        d.workloads.push({ host, name, netns, address: '' })
+        await cli(d, host, ['workload', 'add', name, '--netns', netns])
+        const list = await m.cli(host, ['workload', 'list', '--json', '--admin-socket', m.adminSocket(host)])
+        const row = (JSON.parse(list.stdout) as Array<{ name: string, address: string }>).find(w => w.name === name)
+        if (row === undefined) throw new Error(`workload ${name} not listed on host ${host}`)
+        const w = d.workloads.find(x => x.netns === netns)
+        if (w !== undefined) w.address = row.address
+      }
+      const [web, db] = d.workloads
+      if (web === undefined || db === undefined) throw new Error('workloads missing')
+      show(`[workload web on host ${o}] ping -6 -c 3 ${db.address}   (workload db on host ${t})`, statsOf(await workloadPing(d, web, db)))
+    })
+}
+
+/** Removes the workload namespaces the demo created; never throws. */
+function removeWorkloadNetns (d: Demo): void {
+  for (const w of d.workloads) { try { execFileSync('ip', ['netns', 'del', w.netns], { stdio: 'ignore' }) } catch { /* already gone */ } }
+  d.workloads = []
+}
+
 async function stepCut (d: Demo): Promise<void> {
   const { observer: o, cutPeer: t } = d.roles
-  await step(d, 5, `cutting the underlay link between host ${o} and host ${t}`,
+  await step(d, 6, `cutting the underlay link between host ${o} and host ${t}`,
     `Host ${o} can no longer reach host ${t} directly; watch its route to host ${t} turn "relay" through a third host while a ping keeps running.`, async () => {
       const m = mesh(d)
       // The ping runs before the cut, so the gap in its replies is the real outage seen by traffic.
@@ -228,6 +276,10 @@ async function stepCut (d: Demo): Promise<void> {
       await cli(d, o, ['peers'])
       const proof = await pingUntilAnswered(d, o, t)
       show(`[host ${o}] ping -6 -c 5 ${node(d, t).address}   (through the relay)`, statsOf(proof.output))
+      const [web, db] = d.workloads
+      if (web !== undefined && db !== undefined) {
+        show(`[workload web on host ${o}] ping -6 -c 3 ${db.address}   (workload to workload, through the relay)`, statsOf(await workloadPing(d, web, db)))
+      }
       const summary = await stopBackgroundPing(m.lab, bg)
       d.timings.push([`longest ping gap ${o}->${t} during the cut`, summary.longestGapMs])
       say(`    background ping: ${summary.transmitted} sent, ${summary.received} answered, ${summary.missing} lost around the cut; ` +
@@ -237,7 +289,7 @@ async function stepCut (d: Demo): Promise<void> {
 
 async function stepHeal (d: Demo): Promise<void> {
   const { observer: o, cutPeer: t } = d.roles
-  await step(d, 6, `healing the link between host ${o} and host ${t}`,
+  await step(d, 7, `healing the link between host ${o} and host ${t}`,
     `Once the direct link answers probes again, the route goes back to "direct" (after a short hold-down, so it does not flap).`, async () => {
       const m = mesh(d)
       await m.lab.heal(o, t)
@@ -251,7 +303,7 @@ async function stepHeal (d: Demo): Promise<void> {
 async function stepKill (d: Demo): Promise<void> {
   const { all, killed: k } = d.roles
   const survivors = all.filter(i => i !== k)
-  await step(d, 7, `killing host ${k}'s daemon with kill -9`,
+  await step(d, 8, `killing host ${k}'s daemon with kill -9`,
     `A crash sends no goodbye: the others notice closed connections and missing heartbeats (alive -> suspect -> dead) and purge host ${k}.`, async () => {
       const m = mesh(d)
       const { ms } = await timed(async () => {
@@ -267,7 +319,7 @@ async function stepKill (d: Demo): Promise<void> {
 async function stepLeave (d: Demo): Promise<void> {
   const { all, killed: k, leaver: l, observer: o } = d.roles
   const survivors = all.filter(i => i !== k && i !== l)
-  await step(d, 8, `host ${l} leaves gracefully with "gridmesh leave"`,
+  await step(d, 9, `host ${l} leaves gracefully with "gridmesh leave"`,
     `A leaving node says goodbye, so the others drop it at once instead of waiting for a timeout.`, async () => {
       const m = mesh(d)
       const proc = m.proc(l)
@@ -303,9 +355,10 @@ function leftoverNamespaces (id: string): string[] {
 }
 
 async function stepCleanup (d: Demo): Promise<void> {
-  await step(d, 9, 'cleaning up', 'Every daemon and namespace of the lab is removed; nothing is left on the machine.', async () => {
+  await step(d, 10, 'cleaning up', 'Every daemon and namespace of the lab is removed; nothing is left on the machine.', async () => {
     const m = mesh(d)
     await m.destroy()
+    removeWorkloadNetns(d)
     d.m = null // destroyed: nothing left for the failure path to clean
     const left = leftoverNamespaces(m.lab.id)
     if (left.length > 0) throw new Error(`namespaces left behind: ${left.join(' ')}`)
@@ -322,6 +375,7 @@ async function runDemo (d: Demo): Promise<void> {
   await stepStart(d)
   await stepInspect(d)
   await stepPing(d)
+  await stepWorkloads(d)
   await stepCut(d)
   await stepHeal(d)
   await stepKill(d)
@@ -333,6 +387,7 @@ async function runDemo (d: Demo): Promise<void> {
 
 /** Destroys the lab if a failed step left it up; never throws (we are already failing). */
 async function cleanupAfterFailure (d: Demo): Promise<void> {
+  removeWorkloadNetns(d)
   if (d.m === null) return
   d.guard.where = 'cleanup after the failure'
   say(`cleaning up lab ${d.m.lab.id} (daemon logs were in ${d.m.lab.logDir}; set KEEP_LAB=1 to keep them)`)
@@ -352,7 +407,7 @@ async function main (): Promise<number> {
   if (process.getuid?.() !== 0) { process.stderr.write('demo: must run as root (it creates network namespaces)\n'); return 2 }
   const guard = new InterruptGuard()
   guard.install()
-  const d: Demo = { opts: parsed, guard, roles: rolesFor(parsed.hosts), m: null, nodes: new Map(), timings: [] }
+  const d: Demo = { opts: parsed, guard, roles: rolesFor(parsed.hosts), m: null, nodes: new Map(), timings: [], workloads: [] }
   try {
     await runDemo(d)
     return 0

@@ -10,7 +10,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const TOTAL_STEPS = 9
+const TOTAL_STEPS = 10
 /** 4 daemons on a loaded 2-core machine: each wait in the demo may take up to 60 s. */
 const DEMO_TIMEOUT_MS = 8 * 60_000
 
