@@ -273,6 +273,7 @@ async function stepCut (d: Demo): Promise<void> {
       d.timings.push([`reroute ${o}->${t} via relay after the cut`, rerouteMs])
       say(`    host ${o} now reaches host ${t} through ${hostOf(d, route.via)}, ${secs(rerouteMs)} after the cut`)
       await cli(d, o, ['routes'])
+      await cli(d, o, ['routes', '--explain', node(d, t).prefix])
       await cli(d, o, ['peers'])
       const proof = await pingUntilAnswered(d, o, t)
       show(`[host ${o}] ping -6 -c 5 ${node(d, t).address}   (through the relay)`, statsOf(proof.output))
