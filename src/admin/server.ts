@@ -19,6 +19,8 @@ export interface AdminServices {
   routes (): unknown
   /** Graceful leave; resolves once the leave is under way. */
   leave (): Promise<void>
+  /** Closed meshes: verify, keep and spread a `gmr1.` revocation (ADMIN_REQUEST when refused or the mesh is open). */
+  publishRevocation?: (revocation: string) => Promise<unknown>
   /** Workloads (issue 5): `/v1/workloads` exists only when given. */
   workloads?: WorkloadService
   /** Operator inspection (issue 5): `/v1/routes/explain` and `/v1/graph` exist only when given. */
@@ -74,6 +76,7 @@ export function buildAdminHandler (services: AdminServices): (req: IncomingMessa
       await services.leave()
       return { leaving: true }
     },
+    ...(services.publishRevocation === undefined ? {} : revocationRoutes(services.publishRevocation)),
     ...(services.workloads === undefined ? {} : workloadRoutes(services.workloads)),
     ...(services.inspect === undefined ? {} : inspectRoutes(services.inspect))
   }
@@ -95,6 +98,17 @@ export function buildAdminHandler (services: AdminServices): (req: IncomingMessa
       .then(body => handler(body, query))
       .then(result => { send(200, result) })
       .catch((err: unknown) => { send(httpStatusFor(err), { error: err instanceof Error ? err.message : String(err) }) })
+  }
+}
+
+/** revocationRoutes: `POST /v1/revocations { revocation: "gmr1.…" }`. */
+function revocationRoutes (publish: (revocation: string) => Promise<unknown>): Record<string, Handler> {
+  return {
+    'POST /v1/revocations': async (body) => {
+      const text = typeof body === 'object' && body !== null && Object.keys(body).length === 1 ? (body as { revocation?: unknown }).revocation : undefined
+      if (typeof text !== 'string' || text.length > 2048) throw new GridmeshError(ErrorCodes.ADMIN_REQUEST, 'expected { "revocation": "gmr1.…" }')
+      return await publish(text)
+    }
   }
 }
 

@@ -15,6 +15,8 @@ import { registerWorkload } from './workload.ts'
 import { registerMeshInit } from './mesh-init.ts'
 import { registerInvite } from './invite.ts'
 import { registerRevoke } from './revoke.ts'
+import { registerPsk } from './psk.ts'
+import { registerRevocation } from './revocation.ts'
 
 function buildProgram (): Command {
   const program = new Command('gridmesh')
@@ -33,6 +35,8 @@ function buildProgram (): Command {
   registerMeshInit(program)
   registerInvite(program)
   registerRevoke(program)
+  registerPsk(program)
+  registerRevocation(program)
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ outputError: (str, write) => { write(`gridmesh ${cmd.name()}: ${str.replace(/^error: /, '')}`) } })
   }

@@ -29,13 +29,18 @@ export function registerUp (program: Command): void {
     .option('--probe-interval-ms <ms>', `direct-link probe interval (default ${DEFAULTS.probeIntervalMs})`)
     .option('--probe-timeout-ms <ms>', `a probe unanswered this long counts as lost; stretched automatically on jittery paths (default ${DEFAULTS.probeTimeoutMs})`)
     .option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics; loopback only (env GRIDMESH_METRICS; default off)')
+    .option('--authority <id>', 'closed mesh: the mesh authority id (gm1:<mesh>:…) from `gridmesh mesh init` (env GRIDMESH_AUTHORITY)')
+    .option('--token <gmt1>', 'closed mesh: join token from `gridmesh invite`; saved in the state dir on first start (a secret: prefer --token-file)')
+    .option('--token-file <file>', 'closed mesh: read the join token from this file')
+    .option('--psk-file <file>', 'libp2p private-network swarm key (0600), from `gridmesh psk generate`')
     .option('--log-level <level>', `fatal|error|warn|info|debug|trace|silent (default ${DEFAULTS.logLevel})`)
     .option('--check-config', 'validate the config, print it resolved, and exit without touching the system')
     .action(async (opts: Record<string, unknown>) => {
       const { checkConfig, ...flags } = opts
       const config = loadConfig({ flags, env: process.env })
       if (checkConfig === true) {
-        process.stdout.write(JSON.stringify(config, null, 2) + '\n')
+        // The join token is a secret: never printed.
+        process.stdout.write(JSON.stringify(config.token === undefined ? config : { ...config, token: '[redacted]' }, null, 2) + '\n')
         return
       }
       const { runDaemon } = await import('../daemon/run.ts')

@@ -6,6 +6,7 @@
  * changes.
  */
 import { z } from 'zod'
+import { parseAuthorityId } from '../admission/authority.ts'
 
 /** Defaults, also shown by `--help`. */
 export const DEFAULTS = {
@@ -68,8 +69,29 @@ export const configSchema = z.object({
   probeIntervalMs: z.number().int().min(20).max(60_000).default(DEFAULTS.probeIntervalMs),
   probeTimeoutMs: z.number().int().min(50).max(60_000).default(DEFAULTS.probeTimeoutMs),
   /** Prometheus `GET /metrics` listener, loopback only; absent = no listener (the default). */
-  metrics: metricsAddress.optional()
+  metrics: metricsAddress.optional(),
+  /** Closed mesh: the `gm1:<mesh>:…` id printed by `gridmesh mesh init`. Unset = open mesh. */
+  authority: z.string().min(1).max(200).optional(),
+  /** Closed mesh: a `gmt1.…` join token (a secret; saved to <stateDir>/join.token on first start). */
+  token: z.string().min(1).max(4096).optional(),
+  /** Closed mesh: read the join token from this file instead (keeps it out of argv). */
+  tokenFile: z.string().min(1).optional(),
+  /** go-ipfs swarm key file (0600): only holders can open libp2p connections (pnet). */
+  pskFile: z.string().min(1).optional()
 }).strict().superRefine((c, ctx) => {
+  if (c.authority !== undefined) {
+    try {
+      const id = parseAuthorityId(c.authority)
+      if (id.mesh !== c.mesh) ctx.addIssue({ code: 'custom', path: ['authority'], message: `the authority is for mesh "${id.mesh}", not "${c.mesh}"; use the authority.id of this mesh` })
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['authority'], message: err instanceof Error ? err.message : String(err) })
+    }
+  } else if (c.token !== undefined || c.tokenFile !== undefined) {
+    ctx.addIssue({ code: 'custom', path: [c.token !== undefined ? 'token' : 'tokenFile'], message: 'a join token needs --authority (the mesh authority id) to be checked against' })
+  }
+  if (c.token !== undefined && c.tokenFile !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['tokenFile'], message: 'give either --token or --token-file, not both' })
+  }
   if (c.wgPort === c.probePort) ctx.addIssue({ code: 'custom', path: ['probePort'], message: 'probe port must differ from the WireGuard port' })
 })
 

@@ -7,6 +7,7 @@ import { encodeRecord } from '../mesh/record.ts'
 import { createRecordSelector, createRecordValidator, createSeqHighWater } from '../mesh/record-dht.ts'
 import { createMeshNode, type MeshNode } from '../mesh/libp2p-node.ts'
 import { createMembership, type Membership } from '../mesh/membership.ts'
+import { membersTopic } from '../mesh/messages.ts'
 import { choosePrefix, linkAddress, nodeAddress, type Claim } from '../mesh/allocation.ts'
 import { createLinkProber, type LinkProber } from '../routing/prober.ts'
 import { buildLinkReport } from '../routing/link-report.ts'
@@ -27,6 +28,17 @@ import type { Ipv6Prefix } from '../net/prefix.ts'
 import type { SupervisedWireGuardDriver } from '../wireguard/device.ts'
 import type { DeviceState } from '../wireguard/types.ts'
 import type { NodeCounters } from './node.ts'
+import { needsNewCertificate, type ClosedMesh } from './admission.ts'
+import { createRecordAdmission } from '../mesh/record-admission.ts'
+import { issueCertificate, needsRenewal, renewalTtl, type Certificate } from '../admission/certificate.ts'
+import { encodeRevocation, revocationKey, verifyRevocation } from '../admission/revocation.ts'
+import { toBase64url } from '../admission/codec.ts'
+import { isGridmeshError } from '../errors.ts'
+import type { RecordAdmission } from '../mesh/record.ts'
+import type { TopicVerdict } from '../mesh/pubsub.ts'
+
+/** How often a closed-mesh node checks whether its certificate needs renewing. */
+const CERT_CHECK_MS = 30_000
 
 /** Records live 3 republish intervals, so two lost republishes never drop a member. */
 const REPUBLISH_MS = 10 * 60_000
@@ -49,6 +61,10 @@ export interface MeshServicesInit {
   readonly counters: NodeCounters
   /** Where the node's metrics go (the registry is served only with --metrics). */
   readonly metrics: GridmeshMetrics
+  /** Closed mesh material (null: open mesh, today's behaviour). */
+  readonly closed: ClosedMesh | null
+  /** libp2p private-network key (swarm key file bytes), or null. */
+  readonly psk: Uint8Array | null
   /** Persists and returns the next record seq. */
   persistSeq (now: number): Promise<number>
   persistPrefix (prefix: Ipv6Prefix): Promise<void>
@@ -62,6 +78,8 @@ export interface MeshServicesHandle {
   /** `routes --explain`; throws ADMIN_REQUEST for a bad or unknown target. */
   explain (target: string): unknown
   graph (): { dot: string }
+  /** Closed meshes: verify, keep, persist and spread a `gmr1.` revocation. */
+  publishRevocation (text: string): Promise<unknown>
   stop (): Promise<void>
 }
 
@@ -95,6 +113,13 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
 
   const seqs = createSeqHighWater()
   const clock = { now: Date.now }
+  const closed = init.closed
+  const admit: RecordAdmission | undefined = closed === null
+    ? undefined
+    : createRecordAdmission({ anchor: closed.anchor, revoked: closed.revocations.isRevoked })
+  /** Peers whose records were refused as revoked (token revocations name no PeerId): the gater refuses them too. */
+  const revokedPeers = new Set<string>()
+  const closedOpts = closed === null || admit === undefined ? {} : { admit, anchor: closed.anchor }
   let node: MeshNode
   try {
     node = await createMeshNode({
@@ -102,8 +127,10 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
       mesh: config.mesh,
       listen: splitHostPort(config.listen),
       bootstrap: [...config.bootstrap],
-      validator: createRecordValidator({ mesh: config.mesh, clock, highWater: p => seqs.get(p) }),
-      selector: createRecordSelector({ mesh: config.mesh, clock }),
+      validator: createRecordValidator({ mesh: config.mesh, clock, highWater: p => seqs.get(p), ...closedOpts }),
+      selector: createRecordSelector({ mesh: config.mesh, clock, ...closedOpts }),
+      ...(init.psk === null ? {} : { psk: init.psk }),
+      ...(closed === null ? {} : { denyPeer: (p: string) => revokedPeers.has(p) || closed.revocations.has(`peer-${p}`) }),
       logger: init.logger.child({ module: 'libp2p' }),
       onDhtOp: (op, ms, ok) => { init.metrics.dhtOp(op, ms, ok) }
     })
@@ -116,21 +143,93 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
   }
   undo.push(() => node.stop())
 
+  let cert: Certificate | null = null
+  /**
+   * ownCert issues our certificate when we have none, when our /64 moved (the
+   * certificate binds it), or when a third of its lifetime is left.
+   */
+  const ownCert = async (now: number): Promise<Certificate | null> => {
+    if (closed === null) return null
+    if (needsNewCertificate(cert, ownPrefix, now)) {
+      cert = await issueCertificate({
+        token: closed.token, peerId: self, wgPublicKey: identity.wg.publicKey, prefix: ownPrefix, now, ttlMs: renewalTtl(closed.token, now)
+      })
+      log.info({ prefix: ownPrefix, expiresAt: new Date(cert.expiresAt).toISOString() }, 'membership certificate issued')
+    }
+    return cert
+  }
+
   const ownRecord = async (): Promise<Uint8Array> => {
     endpoints = ownEndpoints(config.announce, node.addrs(), config.wgPort, meshPrefix)
     if (endpoints.length === 0) {
       throw new GridmeshError(ErrorCodes.CONFIG_INVALID, `no underlay address to publish from ${config.listen}; listen on a routable address or set --announce HOST:PORT`)
     }
     const now = Date.now()
+    const c = await ownCert(now)
     seq = await init.persistSeq(now)
+    // A record never outlives its certificate: nobody would accept it past that.
+    const expiresAt = Math.min(now + 3 * REPUBLISH_MS, c?.expiresAt ?? Number.MAX_SAFE_INTEGER)
     return encodeRecord({
       v: 1, mesh: config.mesh, peerId: self, wgPublicKey: identity.wg.publicKey, endpoints,
-      addrs: node.addrs().slice(0, 8), prefix: ownPrefix, seq, expiresAt: now + 3 * REPUBLISH_MS
+      addrs: node.addrs().slice(0, 8), prefix: ownPrefix, seq, expiresAt,
+      ...(c === null ? {} : { cert: toBase64url(c.bytes) })
     }, identity.libp2pKey)
   }
+  /** dropPeer: a revoked peer leaves the member table, the gater refuses it, its connections close. */
+  const dropPeer = (peer: string): void => {
+    if (peer === self) {
+      log.error({ peer }, 'this node has been revoked by the mesh authority: no member will accept it; stop it and ask the mesh admin')
+      return
+    }
+    revokedPeers.add(peer)
+    membership.evict(peer)
+    void node.hangUp(peer)
+  }
+  /** evictRevoked re-checks every member against the revocation set (token revocations name no peer). */
+  const evictRevoked = async (): Promise<void> => {
+    if (admit === undefined) return
+    for (const [id, m] of membership.members()) {
+      try { await admit(m.record, Date.now()) } catch (err) {
+        if (isGridmeshError(err) && err.meta?.reason === 'revoked') dropPeer(id)
+      }
+    }
+  }
+  /** applyRevocation verifies and keeps a revocation; 'added' the first time. Throws RECORD_INVALID revocation-*. */
+  const applyRevocation = async (text: string): Promise<{ id: string, result: 'added' | 'known' | 'full', text: string }> => {
+    if (closed === null) throw new GridmeshError(ErrorCodes.ADMIN_REQUEST, 'this mesh is open (no --authority): it has no revocations')
+    const rev = await verifyRevocation(text, closed.anchor)
+    const result = closed.revocations.add(rev)
+    if (result === 'full') log.error({ id: rev.id }, 'revocation NOT recorded: the revocation list is full; rotate the mesh authority')
+    if (result === 'added') {
+      log.warn({ id: rev.id, peer: rev.peerId, tokenId: rev.tokenId, reason: rev.reason }, 'revocation received')
+      await closed.saveRevocations()
+      if (rev.peerId !== null) dropPeer(rev.peerId)
+      await evictRevoked()
+      void node.putRecord(revocationKey(config.mesh, rev.id), rev.bytes).catch((err: unknown) => { log.debug({ err: String(err) }, 'revocation put failed') })
+    }
+    return { id: rev.id, result, text: encodeRevocation(rev) }
+  }
+  const onRevoke = async (text: string): Promise<TopicVerdict> => {
+    const { result } = await applyRevocation(text)
+    return result === 'added' ? 'accept' : 'ignore' // known ones are not re-flooded
+  }
+  const publishAll = async (): Promise<void> => {
+    for (const rev of closed?.revocations.list() ?? []) {
+      await membership.publishRevocation(encodeRevocation(rev))
+      await node.putRecord(revocationKey(config.mesh, rev.id), rev.bytes)
+    }
+  }
+
   const membership: Membership = createMembership({
     node, ownRecord, mesh: config.mesh, logger: init.logger.child({ module: 'membership' }),
-    seqs, heartbeatMs: config.heartbeatMs, republishMs: REPUBLISH_MS
+    seqs, heartbeatMs: config.heartbeatMs, republishMs: REPUBLISH_MS,
+    ...(closed === null || admit === undefined
+      ? {}
+      : {
+          admit,
+          onRevoke,
+          onRefused: (peer, reason) => { if (reason === 'revoked' && !revokedPeers.has(peer)) dropPeer(peer) }
+        })
   })
 
   let prober: LinkProber | null = null
@@ -222,6 +321,24 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
   const resync = setInterval(() => { loop.schedule() }, RESYNC_MS)
   undo.push(() => { clearInterval(resync) })
   publishLinks(false)
+  if (closed !== null) {
+    const renew = setInterval(() => {
+      if (cert === null || !needsRenewal(cert, Date.now())) return
+      ownRecord().then(async r => { await membership.setOwnRecord(r) }).catch((err: unknown) => { log.error({ err: String(err) }, 'certificate renewal failed') })
+    }, CERT_CHECK_MS)
+    renew.unref()
+    undo.push(() => { clearInterval(renew) })
+    // Late joiners learn revocations from the members topic: re-publish what we know at start and when a subscriber joins.
+    let pending: ReturnType<typeof setTimeout> | null = null
+    const republishRevocations = (): void => {
+      if (pending !== null || closed.revocations.size === 0) return
+      pending = setTimeout(() => { pending = null; publishAll().catch((err: unknown) => { log.debug({ err: String(err) }, 'revocation re-publish failed') }) }, 1_000)
+      pending.unref()
+    }
+    undo.push(node.onSubscriberJoin(membersTopic(config.mesh), republishRevocations))
+    undo.push(() => { if (pending !== null) clearTimeout(pending) })
+    republishRevocations()
+  }
   await loop.settle()
 
   return {
@@ -231,6 +348,7 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
       endpoints, listen: node.addrs(), seq, startedAt, members: membership.members().size + 1,
       backend: wg.backend,
       memory: { rssMb: Math.round(process.memoryUsage().rss / 1e5) / 10, heapUsedMb: Math.round(process.memoryUsage().heapUsed / 1e5) / 10 },
+      closed: closed !== null, certExpiresAt: cert === null ? null : cert.expiresAt, revocations: closed?.revocations.size ?? 0,
       counters: { rejectedRecords: membership.counters.rejected, unhandled: init.counters.unhandled + membership.counters.unhandled }
     }, Date.now()),
     peers: () => peersView(view, membership.members(), links.states(), device),
@@ -246,6 +364,17 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
       return explainRoute({
         self, view, links: links.states(), reports: reportsFromMembers(membership.members()), handshakes, now: Date.now()
       }, target, ownPrefix)
+    },
+    publishRevocation: async (text) => {
+      let applied
+      try {
+        applied = await applyRevocation(text)
+      } catch (err) {
+        if (isGridmeshError(err) && err.code === ErrorCodes.RECORD_INVALID) throw new GridmeshError(ErrorCodes.ADMIN_REQUEST, `revocation refused (${String(err.meta?.reason)}): ${err.message}`)
+        throw err
+      }
+      await membership.publishRevocation(applied.text)
+      return { id: applied.id, result: applied.result, revocations: closed?.revocations.size ?? 0 }
     },
     graph: () => ({
       dot: renderGraphDot({

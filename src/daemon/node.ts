@@ -22,6 +22,9 @@ import { createMetrics } from '../metrics/registry.ts'
 import { closeMetrics, listenMetrics } from '../metrics/server.ts'
 import { createVethDriver } from '../workload/veth-driver.ts'
 import { createWorkloadManager } from '../workload/manager.ts'
+import { prepareAdmission, type ClosedMesh } from './admission.ts'
+import { loadSwarmKey } from '../keys/swarm-key.ts'
+import { createNftDriver } from '../net/nft.ts'
 import type { Config } from '../config/schema.ts'
 import type { Logger } from '../log.ts'
 
@@ -44,7 +47,9 @@ function requestedPrefix (config: Config, meshPrefix: Ipv6Prefix): Ipv6Prefix | 
 }
 
 /** Phase 1: decide everything that does not touch the system. */
-async function prepare (config: Config): Promise<{ meshPrefix: Ipv6Prefix, requested: Ipv6Prefix | null, identity: Identity, state: NodeState }> {
+async function prepare (config: Config): Promise<{
+  meshPrefix: Ipv6Prefix, requested: Ipv6Prefix | null, identity: Identity, state: NodeState, closed: ClosedMesh | null, psk: Uint8Array | null
+}> {
   if (process.getuid?.() !== 0) {
     throw new GridmeshError(ErrorCodes.NOT_PERMITTED, 'gridmesh up needs root (CAP_NET_ADMIN) to create the WireGuard interface: run it as root')
   }
@@ -52,13 +57,15 @@ async function prepare (config: Config): Promise<{ meshPrefix: Ipv6Prefix, reque
   const requested = requestedPrefix(config, meshPrefix)
   const identity = await loadOrCreateIdentity(config.stateDir)
   const state = await loadNodeState(config.stateDir)
-  return { meshPrefix, requested, identity, state }
+  const psk = config.pskFile === undefined ? null : await loadSwarmKey(config.pskFile)
+  const closed = await prepareAdmission(config, identity.peerId, Date.now())
+  return { meshPrefix, requested, identity, state, closed, psk }
 }
 
 /** startNode brings the node up; on failure it undoes what it did and rethrows. */
 export async function startNode (config: Config, logger: Logger, t0: number, counters: NodeCounters): Promise<RunningNode> {
   const log = logger.child({ module: 'daemon' })
-  const { meshPrefix, requested, identity, state: loaded } = await prepare(config)
+  const { meshPrefix, requested, identity, state: loaded, closed, psk } = await prepare(config)
   const undo: Array<() => Promise<void>> = []
   const unwind = async (): Promise<void> => {
     for (const fn of undo.reverse()) await fn().catch((err: unknown) => { log.warn({ err }, 'cleanup step failed') })
@@ -81,6 +88,10 @@ export async function startNode (config: Config, logger: Logger, t0: number, cou
     undo.push(() => wg.down())
     await wg.up({ privateKey: identity.wg.privateKey, listenPort: config.wgPort })
     for (const [k, v] of meshInterfaceSysctls(config.interface)) await net.setSysctl(k, v)
+    // Underlay anti-spoofing: mesh sources only from the mesh interface or workloads (T12).
+    const nft = createNftDriver(runner)
+    undo.push(() => nft.remove())
+    await nft.apply(meshPrefix, config.interface)
 
     // One registry per node, passed down (no global default registry); served only when asked.
     const metrics = createMetrics(new Registry())
@@ -91,7 +102,7 @@ export async function startNode (config: Config, logger: Logger, t0: number, cou
     }
 
     const services: MeshServicesHandle = await startMeshServices({
-      config, logger, identity, meshPrefix, requested, wg, net, counters, metrics,
+      config, logger, identity, meshPrefix, requested, wg, net, counters, metrics, closed, psk,
       initialPrefix: choice.prefix,
       persistSeq: async (now) => {
         const seq = nextSeq(state, now)
@@ -122,6 +133,7 @@ export async function startNode (config: Config, logger: Logger, t0: number, cou
       peers: () => services.peers(),
       routes: () => services.routes(),
       leave: async () => { requestLeave() },
+      publishRevocation: text => services.publishRevocation(text),
       workloads,
       inspect: { explain: target => services.explain(target), graph: () => services.graph() }
     })

@@ -26,6 +26,12 @@ export interface StatusInput {
   readonly backend: string | null
   readonly memory: { rssMb: number, heapUsedMb: number }
   readonly counters: Record<string, unknown>
+  /** Closed mesh (an authority is configured); the join token itself is never shown. */
+  readonly closed?: boolean
+  /** Closed meshes: when our membership certificate expires (unix ms; renewed before). */
+  readonly certExpiresAt?: number | null
+  /** Closed meshes: how many revocations this node knows. */
+  readonly revocations?: number
 }
 
 /** statusView is `gridmesh status --json`. `members` counts this node too. */

@@ -20,7 +20,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { startRedialLoop } from './redial.ts'
 import { toDialAddr, listenAddr } from './addr.ts'
 import { createPubsubWrapper } from './pubsub.ts'
-import type { Libp2p, PrivateKey, PeerId } from '@libp2p/interface'
+import type { ConnectionGater, Libp2p, PrivateKey, PeerId } from '@libp2p/interface'
 import type { KadDHT, ValidateFn, SelectFn } from '@libp2p/kad-dht'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
@@ -55,6 +55,12 @@ export interface MeshNodeInit {
   allowCidrs?: string[]
   /** The 95-byte swarm-key file; when set only holders of it can connect. */
   psk?: Uint8Array
+  /**
+   * Closed meshes: true for a PeerId that must not connect (revoked). Consulted
+   * by the connection gater once a connection is encrypted (the remote PeerId
+   * is then authenticated) and before every dial.
+   */
+  denyPeer?: (peerId: string) => boolean
   /** Observer of every DHT put/get: duration and whether it failed (metrics). Must not throw. */
   onDhtOp?: (op: 'put' | 'get', ms: number, ok: boolean) => void
 }
@@ -82,6 +88,8 @@ export interface MeshNode {
   setKnownPeers: (peers: ReadonlyMap<string, readonly string[]>) => void
   /** Our dialable multiaddrs without /p2p/ (what goes into the record's `addrs`). */
   addrs: () => string[]
+  /** Closes every connection to a peer (a revoked one; the gater refuses it afterwards). */
+  hangUp: (peerId: string) => Promise<void>
   stop: () => Promise<void>
 }
 
@@ -165,6 +173,9 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       redial.setMembers(memberAddrs)
     },
     addrs: ownAddrs,
+    hangUp: async peerId => {
+      try { await libp2p.hangUp(peerIdFromString(peerId)) } catch (err) { log.debug({ peer: peerId, err: errText(err) }, 'hang up failed') }
+    },
     stop: async () => { redial.stop(); pubsub.close(); await libp2p.stop() }
   }
 }
@@ -180,6 +191,7 @@ function libp2pOptions (init: MeshNodeInit): Parameters<typeof createLibp2p<Mesh
     streamMuxers: [yamux()],
     ...(init.psk !== undefined ? { connectionProtector: preSharedKey({ psk: init.psk }) } : {}),
     connectionManager: { allow },
+    ...(init.denyPeer !== undefined ? { connectionGater: gaterOf(init.denyPeer) } : {}),
     // Moderate monitor on its own ping protocol: fast settings cause false disconnects under load (guide §0.10).
     connectionMonitor: { protocolPrefix: 'gridmesh', pingInterval: 5_000, pingTimeout: { minTimeout: 3_000, maxTimeout: 10_000 } },
     services: {
@@ -211,6 +223,12 @@ function libp2pOptions (init: MeshNodeInit): Parameters<typeof createLibp2p<Mesh
       })
     }
   }
+}
+
+/** gaterOf turns a PeerId predicate into a libp2p connection gater (encrypted = authenticated PeerId). */
+function gaterOf (deny: (peerId: string) => boolean): ConnectionGater {
+  const check = (peerId: PeerId): boolean => deny(peerId.toString())
+  return { denyDialPeer: check, denyInboundEncryptedConnection: check, denyOutboundEncryptedConnection: check }
 }
 
 /** dhtPut drains the put event stream and counts per-peer outcomes (put itself never fails on rejections). */

@@ -10,6 +10,7 @@ import { decodeRecord, RECORD_REJECT_REASONS } from './record.ts'
 import { recordKey } from './record-dht.ts'
 import { decodeMessage, encodeMessage, membersTopic, toBase64, fromBase64 } from './messages.ts'
 import { MemberTable } from './member-table.ts'
+import { fetchRoster, serveRoster } from './roster.ts'
 import { livenessConfig } from './liveness.ts'
 import type { LivenessConfig } from './liveness.ts'
 import { errText } from './libp2p-node.ts'
@@ -18,7 +19,7 @@ import type { MeshNode } from './libp2p-node.ts'
 import type { TopicMessage, TopicVerdict } from './pubsub.ts'
 import type { Clock, SeqHighWater } from './record-dht.ts'
 import type { MemberSnapshot, RecordSource } from './member-table.ts'
-import type { NodeRecord, RecordRejectReason } from './record.ts'
+import type { NodeRecord, RecordAdmission, RecordRejectReason } from './record.ts'
 import type { Logger } from '../log.ts'
 
 export type { MemberSnapshot, MemberView } from './member-table.ts'
@@ -38,6 +39,16 @@ export interface MembershipInit {
   republishMs?: number
   /** Delay before a DHT lookup of a connected peer we have no record for (its announce usually comes first). */
   lookupDelayMs?: number
+  /** Closed meshes: the certificate check every record must pass (ours included). */
+  admit?: RecordAdmission
+  /**
+   * Closed meshes: a `revoke` message arrived (the `gmr1.` text). Verifies,
+   * stores and applies it; the verdict decides whether gossipsub forwards it.
+   * Open meshes leave it unset: revoke messages are then ignored.
+   */
+  onRevoke?: (revocation: string, from: string) => Promise<TopicVerdict>
+  /** A record was refused with this reason (closed meshes: to remember revoked peers for the gater). */
+  onRefused?: (peerId: string, reason: RecordRejectReason) => void
 }
 
 /** Refusal and failure counters (for metrics). */
@@ -62,6 +73,10 @@ export interface Membership {
    */
   setLinkReport: (links: unknown, opts?: { announce?: boolean }) => void
   members: () => MemberSnapshot
+  /** Drops a member at once and for good (revoked): its later records are refused as stale. */
+  evict: (peerId: string) => void
+  /** Publishes a `gmr1.` revocation on the members topic. */
+  publishRevocation: (revocation: string) => Promise<void>
   on: (event: 'change', cb: (snapshot: MemberSnapshot) => void) => () => void
   readonly counters: MembershipCounters
 }
@@ -69,6 +84,8 @@ export interface Membership {
 const CHANGE_DEBOUNCE_MS = 20
 const ANNOUNCE_DEBOUNCE_MS = 50
 const LEAVE_FLUSH_MS = 150
+/** A roster is fetched at most this often: one from any member is the whole mesh. */
+const ROSTER_INTERVAL_MS = 5_000
 const REDIAL_TIMEOUT_MS = 2_000
 
 /** createMembership wires a MemberTable to a MeshNode. Call start(). */
@@ -91,6 +108,8 @@ class MembershipService implements Membership {
   private readonly changed = debounce(CHANGE_DEBOUNCE_MS, () => { this.emitChange() })
   private readonly announceSoon = debounce(ANNOUNCE_DEBOUNCE_MS, () => { this.guard('announce', async () => { await this.announceNow() }) })
   private own: { bytes: Uint8Array, record: NodeRecord } | null = null
+  private lastRoster = 0
+  private rosterInFlight = false
   private links: unknown
   private storedRemotely = false
   private stopped = false
@@ -112,6 +131,8 @@ class MembershipService implements Membership {
     this.undo.push(node.subscribe(this.topic, async msg => await this.onMessage(msg)))
     this.undo.push(node.onSubscriberJoin(this.topic, () => { this.announceSoon() }))
     this.undo.push(node.onPeerConnect(peer => { this.onConnect(peer) }))
+    const unserve = await serveRoster(node.libp2p, this.init.mesh, () => this.rosterRecords(), this.log)
+    this.undo.push(() => { void unserve().catch(() => {}) })
     this.undo.push(node.onPeerDisconnect(peer => { this.onDisconnect(peer) }))
     await this.setOwnRecord(await this.init.ownRecord())
     this.every(this.cfg.heartbeatMs, () => { this.guard('heartbeat', async () => { await this.announceNow() }) })
@@ -134,7 +155,7 @@ class MembershipService implements Membership {
   }
 
   async setOwnRecord (bytes: Uint8Array): Promise<void> {
-    const record = await decodeRecord(bytes, { mesh: this.init.mesh, now: this.clock.now(), expectedPeerId: this.node.peerId })
+    const record = await decodeRecord(bytes, { mesh: this.init.mesh, now: this.clock.now(), expectedPeerId: this.node.peerId, ...this.admitOpt() })
     this.own = { bytes, record }
     this.init.seqs.observe(this.node.peerId, record.seq)
     this.announceSoon()
@@ -147,6 +168,17 @@ class MembershipService implements Membership {
     if (opts.announce === true && !this.stopped) this.guard('announce', async () => { await this.announceNow() })
   }
   members (): MemberSnapshot { return this.table.snapshot() }
+  evict (peerId: string): void {
+    // A leave covering every seq: the tombstone also refuses its later records until they would expire anyway.
+    if (this.table.leave(peerId, Number.MAX_SAFE_INTEGER, this.clock.now()) === 'changed') {
+      this.log.warn({ peer: peerId }, 'member revoked: dropped')
+      this.changed()
+    }
+  }
+
+  async publishRevocation (revocation: string): Promise<void> {
+    await this.node.publish(this.topic, encodeMessage({ v: 1, type: 'revoke', revocation }))
+  }
   on (_event: 'change', cb: (snapshot: MemberSnapshot) => void): () => void {
     this.listeners.add(cb)
     return () => { this.listeners.delete(cb) }
@@ -163,6 +195,7 @@ class MembershipService implements Membership {
 
   private refuse (reason: RecordRejectReason, peer: string): TopicVerdict {
     this.counters.rejected[reason]++
+    try { this.init.onRefused?.(peer, reason) } catch (err) { this.counters.unhandled++; this.log.warn({ err: errText(err) }, 'onRefused threw') }
     this.log.debug({ peer, reason }, 'membership input refused')
     return reason === 'stale-seq' || reason === 'expired' ? 'ignore' : 'reject'
   }
@@ -197,7 +230,11 @@ class MembershipService implements Membership {
   private async verifyRecord (peer: string, b64: string): Promise<NodeRecord> {
     const cur = this.table.recordOf(peer)
     if (cur !== undefined && cur.recordB64 === b64 && cur.record.expiresAt > this.clock.now()) return cur.record
-    return await decodeRecord(fromBase64(b64), { mesh: this.init.mesh, now: this.clock.now(), expectedPeerId: peer })
+    return await decodeRecord(fromBase64(b64), { mesh: this.init.mesh, now: this.clock.now(), expectedPeerId: peer, ...this.admitOpt() })
+  }
+
+  private admitOpt (): { admit?: RecordAdmission } {
+    return this.init.admit === undefined ? {} : { admit: this.init.admit }
   }
 
   private admit (record: NodeRecord, b64: string, source: RecordSource, linkReport?: unknown): TopicVerdict {
@@ -216,6 +253,7 @@ class MembershipService implements Membership {
     try {
       const m = decodeMessage(msg.data)
       if (m.type === 'announce') return this.admit(await this.verifyRecord(msg.from, m.record), m.record, 'announce', m.links)
+      if (m.type === 'revoke') return this.init.onRevoke === undefined ? 'ignore' : await this.init.onRevoke(m.revocation, msg.from)
       const outcome = this.table.leave(msg.from, m.seq, this.clock.now())
       if (outcome === 'stale') return this.refuse('stale-seq', msg.from)
       if (outcome === 'changed') { this.log.info({ peer: msg.from }, 'member left'); this.changed() }
@@ -245,7 +283,7 @@ class MembershipService implements Membership {
     const bytes = await this.node.getRecord(recordKey(this.init.mesh, peer))
     if (bytes === null || this.stopped || this.table.known(peer)) return // a failed lookup keeps what we had
     try {
-      const record = await decodeRecord(bytes, { mesh: this.init.mesh, now: this.clock.now(), expectedPeerId: peer })
+      const record = await decodeRecord(bytes, { mesh: this.init.mesh, now: this.clock.now(), expectedPeerId: peer, ...this.admitOpt() })
       this.admit(record, toBase64(bytes), 'dht')
     } catch (err) {
       if (isGridmeshError(err) && isReason(err.meta?.reason)) this.refuse(err.meta.reason, peer)
@@ -270,6 +308,43 @@ class MembershipService implements Membership {
     // The first node of a mesh put its record with nobody to store it: redo once a peer appears.
     if (!this.storedRemotely) this.guard('put', async () => { await this.putOwn() })
     this.lookup(peer)
+    this.fetchRosterFrom(peer)
+  }
+
+  /** rosterRecords is what we answer a roster request with: our record and every live member's, as signed by their owners. */
+  private rosterRecords (): string[] {
+    const out = this.own === null ? [] : [toBase64(this.own.bytes)]
+    for (const id of this.table.snapshot().keys()) {
+      const r = this.table.recordOf(id)
+      if (r !== undefined) out.push(r.recordB64)
+    }
+    return out
+  }
+
+  /** fetchRosterFrom learns the whole mesh from one member (rate-limited); every record is verified like a DHT answer. */
+  private fetchRosterFrom (peer: string): void {
+    if (this.rosterInFlight || this.clock.now() - this.lastRoster < ROSTER_INTERVAL_MS) return
+    this.rosterInFlight = true
+    this.guard('roster', async () => {
+      try {
+        const records = await fetchRoster(this.node.libp2p, this.init.mesh, peer)
+        if (records === null || this.stopped) return
+        this.lastRoster = this.clock.now()
+        for (const b64 of records) await this.admitFromRoster(b64)
+      } finally { this.rosterInFlight = false }
+    })
+  }
+
+  private async admitFromRoster (b64: string): Promise<void> {
+    try {
+      const record = await decodeRecord(fromBase64(b64), { mesh: this.init.mesh, now: this.clock.now(), ...this.admitOpt() })
+      if (record.peerId === this.node.peerId) return
+      this.admit(record, b64, 'dht')
+    } catch (err) {
+      // Counted, but not blamed on the responder: it only relays records their owners signed.
+      if (isGridmeshError(err) && isReason(err.meta?.reason)) this.counters.rejected[err.meta.reason]++
+      else throw err
+    }
   }
 }
 

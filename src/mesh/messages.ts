@@ -5,12 +5,14 @@
  * envelope; this module only fixes the shape.
  *   announce: our signed record (base64) + an opaque link report, every heartbeat
  *   leave:    "I am leaving; my record seq is N", on graceful stop
+ *   revoke:   a `gmr1.` revocation signed by the mesh authority (closed meshes),
+ *             re-published at every start so late joiners learn it
  */
 import { z } from 'zod'
 import { MAX_RECORD_BYTES, recordInvalid } from './record.ts'
 
 /** Hard cap on an encoded message; checked before parsing. */
-export const MAX_MESSAGE_BYTES = 8 * 1024
+export const MAX_MESSAGE_BYTES = 12 * 1024
 
 /** topicFor names the membership topic of a mesh. */
 export function membersTopic (mesh: string): string {
@@ -32,7 +34,13 @@ const leaveSchema = z.strictObject({
   seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
 })
 
-const messageSchema = z.discriminatedUnion('type', [announceSchema, leaveSchema])
+const revokeSchema = z.strictObject({
+  v: z.literal(1),
+  type: z.literal('revoke'),
+  revocation: z.string().min(6).max(1500).regex(/^gmr1\.[A-Za-z0-9_-]+$/)
+})
+
+const messageSchema = z.discriminatedUnion('type', [announceSchema, leaveSchema, revokeSchema])
 
 /** A parsed membership message. */
 export type MemberMessage = z.infer<typeof messageSchema>

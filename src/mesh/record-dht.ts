@@ -4,7 +4,9 @@
  * valid seq). kad-dht picks both by the key's first path segment, `gridmesh`.
  */
 import { decodeRecord, recordInvalid } from './record.ts'
-import type { NodeRecord } from './record.ts'
+import { parseRevocationKey, verifyRevocation } from '../admission/revocation.ts'
+import type { NodeRecord, RecordAdmission } from './record.ts'
+import type { TrustAnchor } from '../admission/token.ts'
 
 /** The key namespace kad-dht dispatches on (`/gridmesh/...`). */
 export const DHT_NAMESPACE = 'gridmesh'
@@ -38,6 +40,25 @@ export interface RecordValidatorInit {
   mesh: string
   clock: Clock
   highWater: (peerId: string) => number
+  /** Closed meshes: the certificate check (see record-admission.ts). */
+  admit?: RecordAdmission
+  /** Closed meshes: the authority that signs revocations; without it revocation keys are refused. */
+  anchor?: TrustAnchor
+}
+
+/** isRevocationKey: does the key live under `/gridmesh/<mesh>/revocation/`? */
+export function isRevocationKey (key: Uint8Array | string): boolean {
+  const text = typeof key === 'string' ? key : new TextDecoder().decode(key)
+  return text.split('/')[3] === 'revocation'
+}
+
+/** validateRevocationValue: a revocation key holds a revocation the authority signed, for that key's mesh and id. */
+async function validateRevocationValue (key: Uint8Array, value: Uint8Array, mesh: string, anchor: TrustAnchor | undefined): Promise<void> {
+  if (anchor === undefined) throw recordInvalid('bad-key', 'open mesh: no revocations')
+  const k = parseRevocationKey(key)
+  if (k.mesh !== mesh) throw recordInvalid('wrong-mesh', 'key is for another mesh')
+  const rev = await verifyRevocation(value, anchor)
+  if (rev.id !== k.id) throw recordInvalid('bad-key', 'revocation stored under another id')
 }
 
 /**
@@ -47,22 +68,36 @@ export interface RecordValidatorInit {
  */
 export function createRecordValidator (init: RecordValidatorInit): (key: Uint8Array, value: Uint8Array) => Promise<void> {
   return async (key, value) => {
+    if (isRevocationKey(key)) { await validateRevocationValue(key, value, init.mesh, init.anchor); return }
     const { mesh, peerId } = parseRecordKey(key)
     if (mesh !== init.mesh) throw recordInvalid('wrong-mesh', 'key is for another mesh')
-    const record = await decodeRecord(value, { mesh: init.mesh, now: init.clock.now(), expectedPeerId: peerId })
+    const record = await decodeRecord(value, {
+      mesh: init.mesh, now: init.clock.now(), expectedPeerId: peerId, ...(init.admit === undefined ? {} : { admit: init.admit })
+    })
     if (record.seq < init.highWater(peerId)) throw recordInvalid('stale-seq', 'seq below the highest accepted')
   }
 }
 
-/** createRecordSelector returns the kad-dht selector: index of the valid record with the highest seq. */
-export function createRecordSelector (init: { mesh: string, clock: Clock }): (key: Uint8Array, records: Uint8Array[]) => Promise<number> {
+/**
+ * createRecordSelector returns the kad-dht selector: index of the valid record
+ * with the highest seq. Revocation keys: any valid one (they are equivalent).
+ */
+export function createRecordSelector (init: { mesh: string, clock: Clock, admit?: RecordAdmission, anchor?: TrustAnchor }): (key: Uint8Array, records: Uint8Array[]) => Promise<number> {
   return async (key, records) => {
+    if (isRevocationKey(key)) {
+      for (const [i, value] of records.entries()) {
+        try { await validateRevocationValue(key, value, init.mesh, init.anchor); return i } catch {}
+      }
+      return 0
+    }
     let expectedPeerId: string | undefined
     try { expectedPeerId = parseRecordKey(key).peerId } catch { expectedPeerId = undefined }
     const now = init.clock.now()
     const decoded = await Promise.all(records.map(async bytes => {
       try {
-        return await decodeRecord(bytes, { mesh: init.mesh, now, ...(expectedPeerId === undefined ? {} : { expectedPeerId }) })
+        return await decodeRecord(bytes, {
+          mesh: init.mesh, now, ...(expectedPeerId === undefined ? {} : { expectedPeerId }), ...(init.admit === undefined ? {} : { admit: init.admit })
+        })
       } catch {
         return null // invalid ones lose
       }

@@ -12,6 +12,7 @@ import { isIPv6 } from 'node:net'
 import { z } from 'zod'
 import { GridmeshError, ErrorCodes } from '../errors.ts'
 import { parseEndpoint } from './endpoint.ts'
+import { ADMISSION_REJECT_REASONS } from '../admission/codec.ts'
 import type { PrivateKey, Record as Libp2pRecord } from '@libp2p/interface'
 import type { WgPublicKey } from '../keys/types.ts'
 import type { Ipv6Prefix } from '../net/prefix.ts'
@@ -20,15 +21,23 @@ import type { Ipv6Prefix } from '../net/prefix.ts'
 export const RECORD_DOMAIN = 'gridmesh-node-record'
 /** Envelope payload type (codec) of a node record. */
 export const RECORD_CODEC = new TextEncoder().encode('/gridmesh/node-record/1')
-/** Largest envelope we even try to parse; checked before any decoding. */
-export const MAX_RECORD_BYTES = 2048
+/**
+ * Largest envelope we even try to parse; checked before any decoding. 4 KiB
+ * because a closed mesh embeds the membership certificate (itself up to
+ * MAX_CERT_BYTES = 2 KiB, base64url-inflated by 4/3) next to the ~1 KiB of
+ * endpoints and addrs an open-mesh record already needed.
+ */
+export const MAX_RECORD_BYTES = 4096
 /** How far in the future expiresAt may be: bounds how long a leaked record stays usable. */
 export const MAX_RECORD_TTL_MS = 24 * 60 * 60 * 1000
 
 /** Why a record (or a message carrying one) was refused. Fixed set: these label metrics. */
 export const RECORD_REJECT_REASONS = [
   'oversized', 'malformed', 'bad-signature', 'wrong-type', 'wrong-peer',
-  'wrong-mesh', 'expired', 'too-far-future', 'stale-seq', 'bad-key'
+  'wrong-mesh', 'expired', 'too-far-future', 'stale-seq', 'bad-key',
+  // Closed meshes: no certificate, or one that names another key/prefix/peer than its record.
+  'cert-missing', 'cert-mismatch',
+  ...ADMISSION_REJECT_REASONS
 ] as const
 /** One of RECORD_REJECT_REASONS. */
 export type RecordRejectReason = typeof RECORD_REJECT_REASONS[number]
@@ -61,7 +70,9 @@ export const recordPayloadSchema = z.strictObject({
   addrs: z.array(z.string().regex(MULTIADDR_RE)).max(8),
   prefix: prefixSchema,
   seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-  expiresAt: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
+  expiresAt: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  /** Closed meshes: base64url of the membership certificate (open meshes ignore it). */
+  cert: z.string().min(1).max(2800).regex(/^[A-Za-z0-9_-]+$/).optional()
 })
 
 /** What a node signs about itself (plain JSON types, as written). */
@@ -83,7 +94,15 @@ export interface DecodeOptions {
   now: number
   /** When known (DHT key, gossip sender), the PeerId the record must belong to. */
   expectedPeerId?: string
+  /**
+   * Extra admission check run on a record that passed every check above
+   * (closed meshes: the certificate). Throws RECORD_INVALID with a reason.
+   */
+  admit?: RecordAdmission
 }
+
+/** A closed-mesh check on an otherwise valid record; see src/mesh/record-admission.ts. */
+export type RecordAdmission = (record: NodeRecord, now: number) => Promise<void>
 
 /** The libp2p `Record` adapter RecordEnvelope.seal needs. */
 class PayloadRecord implements Libp2pRecord {
@@ -129,7 +148,9 @@ export async function decodeRecord (bytes: Uint8Array, opts: DecodeOptions): Pro
   if (payload.expiresAt <= opts.now) throw recordInvalid('expired', 'record expired')
   if (payload.expiresAt > opts.now + MAX_RECORD_TTL_MS) throw recordInvalid('too-far-future', 'expiresAt too far ahead')
   // The schema checked both shapes; this is the one place the brands are applied.
-  return { ...payload, wgPublicKey: payload.wgPublicKey as WgPublicKey, prefix: payload.prefix as Ipv6Prefix }
+  const record: NodeRecord = { ...payload, wgPublicKey: payload.wgPublicKey as WgPublicKey, prefix: payload.prefix as Ipv6Prefix }
+  if (opts.admit !== undefined) await opts.admit(record, opts.now)
+  return record
 }
 
 /** openEnvelope maps every protobuf/key/signature failure to a reason. */

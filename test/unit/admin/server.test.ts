@@ -66,4 +66,15 @@ test('client errors say which socket was tried', async () => {
   })
 })
 
+test('POST /v1/revocations passes the gmr1 text through and refuses other bodies', () => withSocket(async path => {
+  const seen: string[] = []
+  const server = await listenAdmin(path, { ...services(), publishRevocation: async text => { seen.push(text); return { id: 'peer-x', result: 'added' } } })
+  try {
+    assert.equal(await adminRequest(path, 'POST', '/v1/revocations', { revocation: 'gmr1.AAAA' }), { id: 'peer-x', result: 'added' })
+    await adminRequest(path, 'POST', '/v1/revocations', { revocation: 1 }).then(() => assert.unreachable(), (e: Error) => { assert.match(e.message, /gmr1/) })
+    await adminRequest(path, 'POST', '/v1/revocations', { revocation: 'gmr1.A', x: 1 }).then(() => assert.unreachable(), (e: Error) => { assert.match(e.message, /gmr1/) })
+    assert.equal(seen, ['gmr1.AAAA'])
+  } finally { await closeAdmin(server, path) }
+}))
+
 test.run()

@@ -91,7 +91,10 @@ test('messages: bounded, strict, total', async () => {
   assert.is(await rejectionReason(async () => decodeMessage(new Uint8Array(MAX_MESSAGE_BYTES + 1))), 'oversized')
   assert.is(await rejectionReason(async () => decodeMessage(new TextEncoder().encode('{"v":1,"type":"leave","seq":1,"x":0}'))), 'malformed')
   assert.is(await rejectionReason(async () => decodeMessage(new TextEncoder().encode('{"v":2,"type":"leave","seq":1}'))), 'malformed')
-  assert.is(await rejectionReason(async () => encodeMessage({ v: 1, type: 'announce', record: 'AAAA', links: 'x'.repeat(9000) })), 'oversized')
+  assert.is(await rejectionReason(async () => encodeMessage({ v: 1, type: 'announce', record: 'AAAA', links: 'x'.repeat(MAX_MESSAGE_BYTES) })), 'oversized')
+  const rev = { v: 1, type: 'revoke', revocation: 'gmr1.AAAA' }
+  assert.equal(decodeMessage(new TextEncoder().encode(JSON.stringify(rev))), rev)
+  assert.is(await rejectionReason(async () => decodeMessage(new TextEncoder().encode('{"v":1,"type":"revoke","revocation":"gmt1.AAAA"}'))), 'malformed')
 })
 
 test('redial loop: retries with backoff 250 ms → 2 s, never gives up', () => {

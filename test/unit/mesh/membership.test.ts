@@ -10,7 +10,7 @@ import { createMembership } from '../../../src/mesh/membership.ts'
 import { encodeRecord } from '../../../src/mesh/record.ts'
 import { createRecordValidator, createRecordSelector, createSeqHighWater, recordKey } from '../../../src/mesh/record-dht.ts'
 import { decodeRecord } from '../../../src/mesh/record.ts'
-import { encodeMessage, membersTopic, toBase64 } from '../../../src/mesh/messages.ts'
+import { encodeMessage, membersTopic, toBase64, MAX_MESSAGE_BYTES } from '../../../src/mesh/messages.ts'
 import { testLogger } from '../../../src/log.ts'
 import { newIdentity, samplePayload, waitFor } from './helpers.ts'
 import type { MeshNode } from '../../../src/mesh/libp2p-node.ts'
@@ -102,7 +102,7 @@ test('garbage gossip crashes nobody and is counted', async () => {
   const ps = sender.node.libp2p.services.pubsub
   await ps.publish(membersTopic(MESH), new Uint8Array([0xff, 0x00, 0x7b]))
   await ps.publish(membersTopic(MESH), new TextEncoder().encode('{"v":1,"type":"announce","record":"AAAA","x":1}'))
-  await ps.publish(membersTopic(MESH), new Uint8Array(9000))
+  await ps.publish(membersTopic(MESH), new Uint8Array(MAX_MESSAGE_BYTES + 1))
   await waitFor(() => live().filter(l => l !== sender).every(l => l.m.counters.rejected.malformed >= 2 && l.m.counters.rejected.oversized >= 1), 'garbage counted')
   assert.ok(knowsAll(), 'membership intact')
 })
