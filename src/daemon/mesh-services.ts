@@ -29,13 +29,12 @@ import type { SupervisedWireGuardDriver } from '../wireguard/device.ts'
 import type { DeviceState } from '../wireguard/types.ts'
 import type { NodeCounters } from './node.ts'
 import { needsNewCertificate, type ClosedMesh } from './admission.ts'
+import { createRevocations } from './revocations.ts'
 import { createRecordAdmission } from '../mesh/record-admission.ts'
 import { issueCertificate, needsRenewal, renewalTtl, type Certificate } from '../admission/certificate.ts'
-import { encodeRevocation, revocationKey, verifyRevocation } from '../admission/revocation.ts'
 import { toBase64url } from '../admission/codec.ts'
 import { isGridmeshError } from '../errors.ts'
 import type { RecordAdmission } from '../mesh/record.ts'
-import type { TopicVerdict } from '../mesh/pubsub.ts'
 
 /** How often a closed-mesh node checks whether its certificate needs renewing. */
 const CERT_CHECK_MS = 30_000
@@ -117,10 +116,14 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
   const admit: RecordAdmission | undefined = closed === null
     ? undefined
     : createRecordAdmission({ anchor: closed.anchor, revoked: closed.revocations.isRevoked })
-  /** Peers whose records were refused as revoked (token revocations name no PeerId): the gater refuses them too. */
-  const revokedPeers = new Set<string>()
   const closedOpts = closed === null || admit === undefined ? {} : { admit, anchor: closed.anchor }
-  let node: MeshNode
+  let node: MeshNode | null = null
+  let membership: Membership | null = null
+  const revocations = createRevocations({
+    closed, admit, self, mesh: config.mesh, log,
+    node: () => { if (node === null) throw new Error('node not started'); return node },
+    membership: () => { if (membership === null) throw new Error('membership not started'); return membership }
+  })
   try {
     node = await createMeshNode({
       privateKey: identity.libp2pKey,
@@ -130,7 +133,7 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
       validator: createRecordValidator({ mesh: config.mesh, clock, highWater: p => seqs.get(p), ...closedOpts }),
       selector: createRecordSelector({ mesh: config.mesh, clock, ...closedOpts }),
       ...(init.psk === null ? {} : { psk: init.psk }),
-      ...(closed === null ? {} : { denyPeer: (p: string) => revokedPeers.has(p) || closed.revocations.has(`peer-${p}`) }),
+      ...(closed === null ? {} : { denyPeer: (p: string) => revocations.isDenied(p) }),
       logger: init.logger.child({ module: 'libp2p' }),
       onDhtOp: (op, ms, ok) => { init.metrics.dhtOp(op, ms, ok) }
     })
@@ -175,60 +178,15 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
       ...(c === null ? {} : { cert: toBase64url(c.bytes) })
     }, identity.libp2pKey)
   }
-  /** dropPeer: a revoked peer leaves the member table, the gater refuses it, its connections close. */
-  const dropPeer = (peer: string): void => {
-    if (peer === self) {
-      log.error({ peer }, 'this node has been revoked by the mesh authority: no member will accept it; stop it and ask the mesh admin')
-      return
-    }
-    revokedPeers.add(peer)
-    membership.evict(peer)
-    void node.hangUp(peer)
-  }
-  /** evictRevoked re-checks every member against the revocation set (token revocations name no peer). */
-  const evictRevoked = async (): Promise<void> => {
-    if (admit === undefined) return
-    for (const [id, m] of membership.members()) {
-      try { await admit(m.record, Date.now()) } catch (err) {
-        if (isGridmeshError(err) && err.meta?.reason === 'revoked') dropPeer(id)
-      }
-    }
-  }
-  /** applyRevocation verifies and keeps a revocation; 'added' the first time. Throws RECORD_INVALID revocation-*. */
-  const applyRevocation = async (text: string): Promise<{ id: string, result: 'added' | 'known' | 'full', text: string }> => {
-    if (closed === null) throw new GridmeshError(ErrorCodes.ADMIN_REQUEST, 'this mesh is open (no --authority): it has no revocations')
-    const rev = await verifyRevocation(text, closed.anchor)
-    const result = closed.revocations.add(rev)
-    if (result === 'full') log.error({ id: rev.id }, 'revocation NOT recorded: the revocation list is full; rotate the mesh authority')
-    if (result === 'added') {
-      log.warn({ id: rev.id, peer: rev.peerId, tokenId: rev.tokenId, reason: rev.reason }, 'revocation received')
-      await closed.saveRevocations()
-      if (rev.peerId !== null) dropPeer(rev.peerId)
-      await evictRevoked()
-      void node.putRecord(revocationKey(config.mesh, rev.id), rev.bytes).catch((err: unknown) => { log.debug({ err: String(err) }, 'revocation put failed') })
-    }
-    return { id: rev.id, result, text: encodeRevocation(rev) }
-  }
-  const onRevoke = async (text: string): Promise<TopicVerdict> => {
-    const { result } = await applyRevocation(text)
-    return result === 'added' ? 'accept' : 'ignore' // known ones are not re-flooded
-  }
-  const publishAll = async (): Promise<void> => {
-    for (const rev of closed?.revocations.list() ?? []) {
-      await membership.publishRevocation(encodeRevocation(rev))
-      await node.putRecord(revocationKey(config.mesh, rev.id), rev.bytes)
-    }
-  }
-
-  const membership: Membership = createMembership({
+  membership = createMembership({
     node, ownRecord, mesh: config.mesh, logger: init.logger.child({ module: 'membership' }),
     seqs, heartbeatMs: config.heartbeatMs, republishMs: REPUBLISH_MS,
     ...(closed === null || admit === undefined
       ? {}
       : {
           admit,
-          onRevoke,
-          onRefused: (peer, reason) => { if (reason === 'revoked' && !revokedPeers.has(peer)) dropPeer(peer) }
+          onRevoke: revocations.onRevoke,
+          onRefused: (peer, reason) => { if (reason === 'revoked') revocations.dropPeer(peer) }
         })
   })
 
@@ -332,7 +290,7 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
     let pending: ReturnType<typeof setTimeout> | null = null
     const republishRevocations = (): void => {
       if (pending !== null || closed.revocations.size === 0) return
-      pending = setTimeout(() => { pending = null; publishAll().catch((err: unknown) => { log.debug({ err: String(err) }, 'revocation re-publish failed') }) }, 1_000)
+      pending = setTimeout(() => { pending = null; revocations.publishAll().catch((err: unknown) => { log.debug({ err: String(err) }, 'revocation re-publish failed') }) }, 1_000)
       pending.unref()
     }
     undo.push(node.onSubscriberJoin(membersTopic(config.mesh), republishRevocations))
@@ -368,7 +326,7 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
     publishRevocation: async (text) => {
       let applied
       try {
-        applied = await applyRevocation(text)
+        applied = await revocations.apply(text)
       } catch (err) {
         if (isGridmeshError(err) && err.code === ErrorCodes.RECORD_INVALID) throw new GridmeshError(ErrorCodes.ADMIN_REQUEST, `revocation refused (${String(err.meta?.reason)}): ${err.message}`)
         throw err
