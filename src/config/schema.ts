@@ -17,7 +17,8 @@ export const DEFAULTS = {
   adminSocket: '/run/gridmesh/gridmesh.sock',
   mtu: 1420,
   logLevel: 'info',
-  heartbeatMs: 1000,
+  /** Membership heartbeats: link changes and leaves are announced at once; this paces the rest. */
+  heartbeatMs: 2000,
   /** Direct-link probes: a link is down after 3 consecutive probes go unanswered within the timeout. */
   probeIntervalMs: 100,
   probeTimeoutMs: 400

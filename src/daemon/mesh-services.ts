@@ -225,19 +225,33 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
     await membership.setOwnRecord(await ownRecord())
   }
 
-  const pass = async (): Promise<void> => {
-    const now = Date.now()
-    const members = membership.members()
-    links.retain(members.keys(), now)
+  /**
+   * Passes run on every membership or link change (several per second in a
+   * busy mesh, mostly heartbeats whose RTT figures moved), so a pass only
+   * touches the device when it must: it reads it (handshake ages, drift) at
+   * the resync interval, and applies only when the desired peers differ from
+   * what it applied last. Each `wg` call is a process spawn.
+   */
+  let lastRead = 0
+  let lastApplied = ''
+  const readDevice = async (now: number): Promise<void> => {
     device = await wg.read()
+    lastRead = now
     const byKey = new Map(device.peers.map(p => [p.publicKey, p]))
     let linksChanged = false
-    for (const [id, m] of members) {
+    for (const [id, m] of membership.members()) {
       const p = byKey.get(m.record.wgPublicKey)
       const age = p === undefined || p.latestHandshake === 0 ? null : now - p.latestHandshake * 1000
       if (links.handshake(id, age, now)) linksChanged = true
     }
     if (linksChanged) publishLinks(true)
+  }
+  const pass = async (): Promise<void> => {
+    const now = Date.now()
+    const members = membership.members()
+    links.retain(members.keys(), now)
+    const resyncDue = device === null || now - lastRead >= RESYNC_MS
+    if (resyncDue) await readDevice(now)
     const next = deriveMeshView({
       self, meshPrefix, ownPrefix, members, ownLinks: links.ownLinks(),
       ...(view !== null ? { previousRoutes: view.routes } : {}),
@@ -248,7 +262,11 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
       loop.schedule()
       return
     }
-    await wg.apply({ privateKey: identity.wg.privateKey, listenPort: config.wgPort, peers: next.peers })
+    const desiredKey = JSON.stringify(next.peers)
+    if (resyncDue || desiredKey !== lastApplied) {
+      await wg.apply({ privateKey: identity.wg.privateKey, listenPort: config.wgPort, peers: next.peers })
+      lastApplied = desiredKey
+    }
     prober?.setTargets(new Map(next.members.map(m => [m.peerId, m.linkAddress])))
     logRouteChanges(view, next)
     view = next

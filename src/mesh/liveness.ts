@@ -7,7 +7,7 @@
  *
  *   alive ──(no heartbeat 2×H, or disconnect)──► suspect ──(heartbeat)──► alive
  *   any ──(no heartbeat for deadAfterMs)──► dead
- *   any ──(disconnected ∧ redial failed ∧ no heartbeat 1.5×H)──► dead
+ *   any ──(disconnected ∧ redial failed ∧ no heartbeat for crashConfirmMs)──► dead
  *   dead ──(heartbeat)──► alive   (membership decides whether to believe it)
  */
 
@@ -20,11 +20,18 @@ export interface LivenessConfig {
   heartbeatMs: number
   /** No heartbeat for this long ⇒ dead, whatever the connection says. */
   deadAfterMs: number
+  /**
+   * A member whose connection closed and whose redial was refused is dead once
+   * it has also been silent this long: a crashed daemon (RST, then refused
+   * redial) is purged in about a second whatever the heartbeat period, while a
+   * live member behind a cut link keeps sending heartbeats through others.
+   */
+  crashConfirmMs: number
 }
 
-/** livenessConfig fills the defaults: deadAfterMs = 3×H + 500. */
+/** livenessConfig fills the defaults: deadAfterMs = 3×H + 500, crashConfirmMs = min(1.5×H, 1 s). */
 export function livenessConfig (heartbeatMs = 1_000, deadAfterMs?: number): LivenessConfig {
-  return { heartbeatMs, deadAfterMs: deadAfterMs ?? 3 * heartbeatMs + 500 }
+  return { heartbeatMs, deadAfterMs: deadAfterMs ?? 3 * heartbeatMs + 500, crashConfirmMs: Math.min(1.5 * heartbeatMs, 1_000) }
 }
 
 /** Per-member liveness facts. */
@@ -76,7 +83,7 @@ function evaluate (s: Liveness, at: number, cfg: LivenessConfig): Liveness {
   if (s.state === 'dead') return s
   const silent = at - s.lastHeartbeat
   if (silent >= cfg.deadAfterMs) return { ...s, state: 'dead' }
-  if (!s.connected && s.redialFailed && silent >= 1.5 * cfg.heartbeatMs) return { ...s, state: 'dead' }
+  if (!s.connected && s.redialFailed && silent >= cfg.crashConfirmMs) return { ...s, state: 'dead' }
   if (silent >= 2 * cfg.heartbeatMs) return { ...s, state: 'suspect' }
   return s
 }

@@ -14,8 +14,9 @@ function run (events: LivenessEvent[], start: Liveness = initialLiveness(0, true
   return events.reduce((s, ev) => stepLiveness(s, ev, cfg), start)
 }
 
-test('defaults: deadAfter = 3H + 500', () => {
-  assert.equal(cfg, { heartbeatMs: 1_000, deadAfterMs: 3_500 })
+test('defaults: deadAfter = 3H + 500, crash confirmation min(1.5H, 1 s)', () => {
+  assert.equal(cfg, { heartbeatMs: 1_000, deadAfterMs: 3_500, crashConfirmMs: 1_000 })
+  assert.equal(livenessConfig(2_000), { heartbeatMs: 2_000, deadAfterMs: 6_500, crashConfirmMs: 1_000 })
 })
 
 test('silence: alive → suspect at 2H → dead at deadAfter; heartbeat revives', () => {
@@ -26,11 +27,11 @@ test('silence: alive → suspect at 2H → dead at deadAfter; heartbeat revives'
   assert.is(run([{ type: 'tick', at: 2_500 }, { type: 'heartbeat', at: 2_600 }]).state, 'alive')
 })
 
-test('kill -9: disconnect + refused redial + 1.5H silence ⇒ dead well before deadAfter', () => {
+test('kill -9: disconnect + refused redial + crashConfirmMs of silence ⇒ dead well before deadAfter', () => {
   const s = run([{ type: 'heartbeat', at: 1_000 }, { type: 'disconnect', at: 1_200 }, { type: 'redial-failed', at: 1_210 }])
   assert.is(s.state, 'suspect')
-  assert.is(stepLiveness(s, { type: 'tick', at: 2_499 }, cfg).state, 'suspect')
-  assert.is(stepLiveness(s, { type: 'tick', at: 2_500 }, cfg).state, 'dead')
+  assert.is(stepLiveness(s, { type: 'tick', at: 1_999 }, cfg).state, 'suspect')
+  assert.is(stepLiveness(s, { type: 'tick', at: 2_000 }, cfg).state, 'dead')
 })
 
 test('link cut alone never kills while heartbeats arrive through others', () => {
