@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, release } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { runCompareAndScale } from './compare/main.ts'
 import { measureMesh, IDLE_S, type MeshRep } from './mesh-bench.ts'
 import { parseOptions } from './options.ts'
 import { measureRouteComputation, type ComputeResult } from './route-compute.ts'
@@ -36,6 +37,7 @@ function git (args: string[]): string {
 
 async function main (): Promise<void> {
   const opts = parseOptions(process.argv.slice(2))
+  if (opts.compare || opts.scale) { await runCompareAndScale(opts, log); return }
   const started = new Date()
   log(`options: N=${opts.ns.join(',')} reps=${opts.reps}${opts.quick ? ' (quick)' : ''}; ${cpus().length} cpus, load ${loadavg().map(x => x.toFixed(2)).join(' ')}`)
 

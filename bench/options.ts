@@ -5,6 +5,11 @@
  *   --reps 3         repetitions of every measurement (default 3)
  *   --no-routing     skip the N = 6 fault metrics
  *   --no-compute     skip the route-computation micro-benchmark
+ *   --compare        gridmesh side by side with the WireGuard ceiling, tinc, Nebula, Yggdrasil
+ *                    (bench/compare/): N = --n (one value, default 10; --quick: 4, 1 rep)
+ *   --systems a,b    with --compare: only these (gridmesh,wireguard,tinc,nebula,yggdrasil)
+ *   --scale          the largest gridmesh mesh the machine sustains (16, 20, 24) and route
+ *                    computation at 1,000 and 10,000 members
  */
 export interface BenchOptions {
   ns: number[]
@@ -12,9 +17,15 @@ export interface BenchOptions {
   quick: boolean
   routing: boolean
   compute: boolean
+  compare: boolean
+  scale: boolean
+  /** True when --n was given (--compare then uses its first value). */
+  nGiven: boolean
+  /** --systems for --compare; empty = all. */
+  systems: string[]
 }
 
-const USAGE = 'usage: npm run bench -- [--quick] [--n 4,8,12] [--reps 3] [--no-routing] [--no-compute]'
+const USAGE = 'usage: npm run bench -- [--quick] [--n 4,8,12] [--reps 3] [--no-routing] [--no-compute] [--compare [--systems a,b]] [--scale]'
 
 function fail (msg: string): never {
   process.stderr.write(`bench: ${msg}\n${USAGE}\n`)
@@ -28,7 +39,7 @@ function positiveInt (flag: string, text: string | undefined, max: number): numb
 }
 
 export function parseOptions (argv: readonly string[]): BenchOptions {
-  const o: BenchOptions = { ns: [4, 8, 12], reps: 3, quick: false, routing: true, compute: true }
+  const o: BenchOptions = { ns: [4, 8, 12], reps: 3, quick: false, routing: true, compute: true, compare: false, scale: false, nGiven: false, systems: [] }
   let nsGiven = false
   let repsGiven = false
   for (let k = 0; k < argv.length; k++) {
@@ -46,10 +57,19 @@ export function parseOptions (argv: readonly string[]): BenchOptions {
       case '--reps': o.reps = positiveInt('--reps', argv[++k], 50); repsGiven = true; break
       case '--no-routing': o.routing = false; break
       case '--no-compute': o.compute = false; break
+      case '--compare': o.compare = true; break
+      case '--scale': o.scale = true; break
+      case '--systems': {
+        const text = argv[++k]
+        if (text === undefined) fail('--systems needs a list like gridmesh,tinc')
+        o.systems = text.split(',').map(x => x.trim()).filter(x => x !== '')
+        break
+      }
       case '--help': case '-h': process.stdout.write(USAGE + '\n'); process.exit(0); break
       default: fail(`unknown option ${a ?? ''}`)
     }
   }
+  o.nGiven = nsGiven
   if (o.quick) {
     if (!nsGiven) o.ns = [4]
     if (!repsGiven) o.reps = 1
