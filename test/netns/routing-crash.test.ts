@@ -7,6 +7,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createMeshLab, describeTimeline, hostProcesses, IFACE, maxConsecutiveLosses, startPinger, type MeshLab, type Pinger, type StatusJson } from '../../netns/mesh.ts'
+import { changedRoutes, formMesh, routeSince } from '../../netns/route-watch.ts'
 import { waitFor } from '../../netns/lab.ts'
 
 const SIX = [1, 2, 3, 4, 5, 6]
@@ -31,30 +32,6 @@ async function assertPurged (i: number, gone: number, others: readonly number[])
   if ((await m.status(i)).members !== others.length) throw new Error(`host ${i}: status counts ${(await m.status(i)).members} members, want ${others.length}`)
 }
 
-/** `since` of every route among `hosts`, by "i>j": a route's since only changes when its path does. */
-async function sinceAmong (hosts: readonly number[]): Promise<Map<string, number>> {
-  return await waitFor(() => sinceAmongNow(hosts), { what: `a direct route between every two of hosts ${hosts.join(',')}`, timeoutMs: 30_000 })
-}
-
-async function sinceAmongNow (hosts: readonly number[]): Promise<Map<string, number>> {
-  const out = new Map<string, number>()
-  for (const i of hosts) {
-    const routes = await m.routes(i)
-    for (const j of hosts) {
-      if (j === i) continue
-      const r = routes.find(x => x.destinationPeer === S(j).peerId)
-      if (r === undefined) throw new Error(`host ${i} has no route to host ${j}`)
-      if (r.kind !== 'direct') throw new Error(`host ${i} -> host ${j} is ${r.kind}`)
-      out.set(`${i}>${j}`, r.since)
-    }
-  }
-  return out
-}
-
-/** The keys whose value differs between two `sinceAmong` snapshots. */
-function changedRoutes (before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>): string[] {
-  return [...before].filter(([k, v]) => after.get(k) !== v).map(([k]) => k)
-}
 let sinceBefore = new Map<string, number>()
 
 test.before(async () => { m = await createMeshLab({ hosts: 6 }) })
@@ -65,23 +42,13 @@ test.after(async () => {
 })
 
 test('6 hosts form a full mesh', async () => {
-  m.start(1)
-  await m.waitReady(1)
-  for (const i of SIX.slice(1)) m.start(i)
-  await m.waitFullMesh(SIX, 90_000)
-  for (const i of SIX) st.set(i, await m.status(i))
-  const failed = await waitFor(async () => {
-    const f = await m.pingAllPairs(SIX)
-    if (f.length > 0) throw new Error(`failed pairs: ${f.join(' ')}`)
-    return f
-  }, { what: 'all 30 ordered pairs ping', timeoutMs: 30_000, intervalMs: 1000 })
-  assert.equal(failed, [])
+  for (const [i, status] of await formMesh(m, SIX)) st.set(i, status)
 })
 
 test('kill -9 of host 4: its wireguard-go dies with it and its interface is gone', async () => {
   bystander = startPinger(m.lab, 1, S(6).address)
   await waitFor(() => bystander !== undefined && bystander.samples.filter(s => s.ok).length >= 3, { what: 'pinger 1>6 running', timeoutMs: 30_000 })
-  sinceBefore = await sinceAmong(SURVIVORS)
+  sinceBefore = await routeSince(m, SURVIVORS, j => S(j).peerId)
   const code = await m.stop(4, 'SIGKILL')
   assert.is(code, null, 'killed by a signal, no exit code')
   await waitFor(async () => (await m.lab.exec(4, 'ip', ['link', 'show', IFACE])).code !== 0, { what: 'host 4 interface gone', timeoutMs: 15_000 })
@@ -109,7 +76,7 @@ test('no other pair was disturbed: all survivors direct, bystander 1>6 barely no
   console.log(`  pinger 1>6: ${describeTimeline(t)}`)
   assert.ok(t.length >= 10, `bystander sent enough probes (${t.length})`)
   assert.ok(maxConsecutiveLosses(t) <= 2, `1>6 lost ${maxConsecutiveLosses(t)} consecutive probes`)
-  const changed = changedRoutes(sinceBefore, await sinceAmong(SURVIVORS))
+  const changed = changedRoutes(sinceBefore, await routeSince(m, SURVIVORS, j => S(j).peerId))
   assert.equal(changed, [], `routes among survivors changed (their since moved): ${changed.join(' ')}`)
 })
 

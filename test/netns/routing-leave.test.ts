@@ -6,6 +6,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createMeshLab, describeTimeline, hostProcesses, IFACE, maxConsecutiveLosses, startPinger, type MeshLab, type Pinger, type StatusJson } from '../../netns/mesh.ts'
+import { changedRoutes, formMesh, routeSince } from '../../netns/route-watch.ts'
 import { waitFor, type LabProcess } from '../../netns/lab.ts'
 
 const SIX = [1, 2, 3, 4, 5, 6]
@@ -54,30 +55,6 @@ async function assertClean (i: number): Promise<void> {
   assert.ok(procs)
 }
 
-/** `since` of every route among `hosts`, by "i>j": a route's since only changes when its path does. */
-async function sinceAmong (hosts: readonly number[]): Promise<Map<string, number>> {
-  return await waitFor(() => sinceAmongNow(hosts), { what: `a direct route between every two of hosts ${hosts.join(',')}`, timeoutMs: 30_000 })
-}
-
-async function sinceAmongNow (hosts: readonly number[]): Promise<Map<string, number>> {
-  const out = new Map<string, number>()
-  for (const i of hosts) {
-    const routes = await m.routes(i)
-    for (const j of hosts) {
-      if (j === i) continue
-      const r = routes.find(x => x.destinationPeer === S(j).peerId)
-      if (r === undefined) throw new Error(`host ${i} has no route to host ${j}`)
-      if (r.kind !== 'direct') throw new Error(`host ${i} -> host ${j} is ${r.kind}`)
-      out.set(`${i}>${j}`, r.since)
-    }
-  }
-  return out
-}
-
-/** The keys whose value differs between two `sinceAmong` snapshots. */
-function changedRoutes (before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>): string[] {
-  return [...before].filter(([k, v]) => after.get(k) !== v).map(([k]) => k)
-}
 let sinceBefore = new Map<string, number>()
 
 test.before(async () => { m = await createMeshLab({ hosts: 6 }) })
@@ -88,24 +65,14 @@ test.after(async () => {
 })
 
 test('6 hosts form a full mesh', async () => {
-  m.start(1)
-  await m.waitReady(1)
-  for (const i of SIX.slice(1)) m.start(i)
-  await m.waitFullMesh(SIX, 90_000)
-  for (const i of SIX) st.set(i, await m.status(i))
-  const failed = await waitFor(async () => {
-    const f = await m.pingAllPairs(SIX)
-    if (f.length > 0) throw new Error(`failed pairs: ${f.join(' ')}`)
-    return f
-  }, { what: 'all 30 ordered pairs ping', timeoutMs: 30_000, intervalMs: 1000 })
-  assert.equal(failed, [])
+  for (const [i, status] of await formMesh(m, SIX)) st.set(i, status)
   bystander = startPinger(m.lab, 1, S(3).address)
 })
 
 test('`gridmesh leave` on host 6 exits 0; its daemon exits 0 and removes its interface', async () => {
   const proc = m.proc(6)
   assert.ok(proc !== undefined, 'host 6 runs a daemon')
-  sinceBefore = await sinceAmong([1, 2, 3, 4])
+  sinceBefore = await routeSince(m, [1, 2, 3, 4], j => S(j).peerId)
   const t0 = Date.now()
   const r = await m.cli(6, ['leave', '--admin-socket', m.adminSocket(6)])
   const t1 = Date.now()
@@ -146,7 +113,7 @@ test('the bystander pair 1>3 barely noticed both departures', async () => {
   console.log(`  pinger 1>3: ${describeTimeline(t)}`)
   assert.ok(t.length >= 10, `bystander sent enough probes (${t.length})`)
   assert.ok(maxConsecutiveLosses(t) <= 2, `1>3 lost ${maxConsecutiveLosses(t)} consecutive probes`)
-  const changed = changedRoutes(sinceBefore, await sinceAmong([1, 2, 3, 4]))
+  const changed = changedRoutes(sinceBefore, await routeSince(m, [1, 2, 3, 4], j => S(j).peerId))
   assert.equal(changed, [], `routes among survivors changed (their since moved): ${changed.join(' ')}`)
 })
 
