@@ -32,12 +32,12 @@ const PING_UNTIL = `
 addr=$1; end=$(( EPOCHSECONDS + $2 ))
 while (( EPOCHSECONDS < end )); do
   left=$(( end - EPOCHSECONDS )); (( left < 1 )) && left=1
-  if ping -6 -n -q -c 1 -i 0.05 -w "$left" "$addr" >/dev/null 2>&1; then echo "$EPOCHREALTIME"; exit 0; fi
+  if ping -n -q -c 1 -i 0.05 -w "$left" "$addr" >/dev/null 2>&1; then echo "$EPOCHREALTIME"; exit 0; fi
   sleep 0.1
 done
 exit 1`
 
-/** Pings `address` from host i (inside the host, 20 per second) until one reply; epoch ms of it, or null. */
+/** Pings `address` (IPv4 or IPv6; ping picks the family) from host i, 20 per second, until one reply; epoch ms of it, or null. */
 export async function pingUntil (lab: Lab, i: number, address: string, deadlineMs: number): Promise<number | null> {
   const seconds = Math.max(1, Math.ceil((deadlineMs - nowMs()) / 1000))
   const r = await lab.exec(i, 'bash', ['-c', PING_UNTIL, 'ping-until', address, String(seconds)], { timeoutMs: seconds * 1000 + 5000 })

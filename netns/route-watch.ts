@@ -53,3 +53,22 @@ export async function routeSince (m: MeshLab, hosts: readonly number[], peerIdOf
 export function changedRoutes (before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>): string[] {
   return [...before].filter(([k, v]) => after.get(k) !== v).map(([k]) => k)
 }
+
+/**
+ * assertPurged throws unless host i no longer knows `gone` — not in peers,
+ * routes (as destination or via), WireGuard (key or its /64) or the member
+ * count — and still has exactly `expected` peers.
+ */
+export async function assertPurged (m: MeshLab, i: number, gone: StatusJson, goneHost: number, expected: number): Promise<void> {
+  const peers = await m.peers(i)
+  if (peers.some(p => p.peerId === gone.peerId)) throw new Error(`host ${i} still lists host ${goneHost} in peers`)
+  if (peers.length !== expected) throw new Error(`host ${i}: ${peers.length} peers, want ${expected}`)
+  const routes = await m.routes(i)
+  if (routes.some(r => r.destination === gone.prefix || r.destinationPeer === gone.peerId || r.via === gone.peerId)) throw new Error(`host ${i} still routes to or via host ${goneHost}`)
+  const dev = await m.wg(i)
+  if (dev.peers.some(p => p.publicKey === gone.wgPublicKey)) throw new Error(`host ${i} still has host ${goneHost}'s WireGuard peer`)
+  if (dev.peers.some(p => (p.allowedIps as readonly string[]).includes(gone.prefix))) throw new Error(`host ${i} still has host ${goneHost}'s /64 on a WireGuard peer`)
+  if (dev.peers.length !== expected) throw new Error(`host ${i}: ${dev.peers.length} WireGuard peers, want ${expected}`)
+  const members = (await m.status(i)).members
+  if (members !== expected + 1) throw new Error(`host ${i}: status counts ${members} members, want ${expected + 1}`)
+}

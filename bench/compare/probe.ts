@@ -7,22 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Lab, LabProcess } from '../../netns/lab.ts'
 import { nowMs } from '../timing.ts'
 
-const PING_UNTIL = `
-addr=$1; end=$(( EPOCHSECONDS + $2 ))
-while (( EPOCHSECONDS < end )); do
-  left=$(( end - EPOCHSECONDS )); (( left < 1 )) && left=1
-  if ping -n -q -c 1 -i 0.05 -w "$left" "$addr" >/dev/null 2>&1; then echo "$EPOCHREALTIME"; exit 0; fi
-  sleep 0.1
-done
-exit 1`
-
-/** Pings `address` (v4 or v6) from host i, 20/s, until one reply; epoch ms of it, or null. */
-export async function pingUntil (lab: Lab, i: number, address: string, deadlineMs: number): Promise<number | null> {
-  const seconds = Math.max(1, Math.ceil((deadlineMs - nowMs()) / 1000))
-  const r = await lab.exec(i, 'bash', ['-c', PING_UNTIL, 'ping-until', address, String(seconds)], { timeoutMs: seconds * 1000 + 5000 })
-  const t = Number(r.stdout.trim().replace(',', '.'))
-  return r.code === 0 && Number.isFinite(t) && t > 0 ? t * 1000 : null
-}
+export { pingUntil } from '../timing.ts'
 
 const REPLY = /^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+) .*time=([\d.]+) ms/
 

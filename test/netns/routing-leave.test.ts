@@ -6,7 +6,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createMeshLab, describeTimeline, hostProcesses, IFACE, maxConsecutiveLosses, startPinger, type MeshLab, type Pinger, type StatusJson } from '../../netns/mesh.ts'
-import { changedRoutes, formMesh, routeSince } from '../../netns/route-watch.ts'
+import { assertPurged as assertPurgedFrom, changedRoutes, formMesh, routeSince } from '../../netns/route-watch.ts'
 import { waitFor, type LabProcess } from '../../netns/lab.ts'
 
 const SIX = [1, 2, 3, 4, 5, 6]
@@ -17,18 +17,7 @@ let bystander: Pinger | undefined
 
 /** Throws unless host i no longer has host `gone` in peers, routes or WireGuard (and still has the others). */
 async function assertPurged (i: number, gone: number, others: readonly number[]): Promise<void> {
-  const g = S(gone)
-  const peers = await m.peers(i)
-  if (peers.some(p => p.peerId === g.peerId)) throw new Error(`host ${i} still lists host ${gone} in peers`)
-  if (peers.length !== others.length - 1) throw new Error(`host ${i}: ${peers.length} peers, want ${others.length - 1}`)
-  const routes = await m.routes(i)
-  if (routes.some(r => r.destination === g.prefix || r.destinationPeer === g.peerId || r.via === g.peerId)) throw new Error(`host ${i} still routes to or via host ${gone}`)
-  const dev = await m.wg(i)
-  if (dev.peers.some(p => p.publicKey === g.wgPublicKey)) throw new Error(`host ${i} still has host ${gone}'s WireGuard peer`)
-  if (dev.peers.some(p => (p.allowedIps as readonly string[]).includes(g.prefix))) throw new Error(`host ${i} still has host ${gone}'s /64 on a WireGuard peer`)
-  if (dev.peers.length !== others.length - 1) throw new Error(`host ${i}: ${dev.peers.length} WireGuard peers, want ${others.length - 1}`)
-  const members = (await m.status(i)).members
-  if (members !== others.length) throw new Error(`host ${i}: status counts ${members} members, want ${others.length}`)
+  await assertPurgedFrom(m, i, S(gone), gone, others.length - 1)
 }
 
 /** Waits until `proc` exits (within timeoutMs) and returns its exit code. */
