@@ -234,6 +234,8 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
    */
   let lastRead = 0
   let lastApplied = ''
+  /** Keys we last configured: a cached handshake only counts for a peer that stayed configured. */
+  let configured = new Set<string>()
   const readDevice = async (now: number): Promise<void> => {
     device = await wg.read()
     lastRead = now
@@ -252,10 +254,13 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
     links.retain(members.keys(), now)
     const resyncDue = device === null || now - lastRead >= RESYNC_MS
     if (resyncDue) await readDevice(now)
+    // A peer removed and re-added since the last read must get its endpoint
+    // from the record: its old "fresh handshake" belongs to a session that is gone.
+    const liveDevice = device === null ? null : { ...device, peers: device.peers.filter(p => configured.has(p.publicKey)) }
     const next = deriveMeshView({
       self, meshPrefix, ownPrefix, members, ownLinks: links.ownLinks(),
       ...(view !== null ? { previousRoutes: view.routes } : {}),
-      ownIps: ipsOfMultiaddrs(node.addrs()), device, now
+      ownIps: ipsOfMultiaddrs(node.addrs()), device: liveDevice, now
     })
     if (next.ownPrefixOwner !== self) {
       await movePrefix([...members].map(([id, m]) => ({ peerId: id, prefix: m.record.prefix })), next.ownPrefixOwner)
@@ -264,8 +269,10 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
     }
     const desiredKey = JSON.stringify(next.peers)
     if (resyncDue || desiredKey !== lastApplied) {
-      await wg.apply({ privateKey: identity.wg.privateKey, listenPort: config.wgPort, peers: next.peers })
+      const changes = await wg.apply({ privateKey: identity.wg.privateKey, listenPort: config.wgPort, peers: next.peers })
       lastApplied = desiredKey
+      configured = new Set(next.peers.map(p => p.publicKey))
+      if (changes.some(c => c.kind !== 'update')) lastRead = 0 // peers came or went: re-read at the next pass
     }
     prober?.setTargets(new Map(next.members.map(m => [m.peerId, m.linkAddress])))
     logRouteChanges(view, next)
