@@ -23,16 +23,23 @@ test('6 hosts started in random order with only host 1 as bootstrap form a full 
   const order = shuffled(SIX)
   for (const i of order) { m.start(i); await new Promise(resolve => setTimeout(resolve, 150)) }
   await m.waitFullMesh(SIX, 90_000)
-  for (const i of SIX) {
-    const peers = await m.peers(i)
-    assert.is(peers.length, 5, `host ${i} lists 5 peers`)
-    assert.ok(peers.every(p => p.state === 'direct' && p.via === null), `host ${i}: all direct`)
-  }
+  // Startup load can still flap a link for a moment after the first full view: poll to a deadline.
+  await waitFor(async () => {
+    for (const i of SIX) {
+      const peers = await m.peers(i)
+      if (peers.length !== 5) throw new Error(`host ${i} lists ${peers.length} peers`)
+      if (!peers.every(p => p.state === 'direct' && p.via === null)) throw new Error(`host ${i}: not all direct`)
+    }
+    return true
+  }, { what: 'every host lists 5 direct peers', timeoutMs: 30_000 })
 })
 
 test('every ordered pair pings the other node address over the overlay', async () => {
-  const failed = await m.pingAllPairs(SIX)
-  assert.equal(failed, [], `failed pairs: ${failed.join(' ')}`)
+  await waitFor(async () => {
+    const failed = await m.pingAllPairs(SIX)
+    if (failed.length > 0) throw new Error(`failed pairs: ${failed.join(' ')}`)
+    return true
+  }, { what: 'all 30 ordered pairs ping', timeoutMs: 30_000, intervalMs: 1000 })
 })
 
 test('WireGuard on every host has exactly the 5 other members, each with its own /64', async () => {
@@ -60,8 +67,11 @@ test('a restarted node keeps PeerId, WireGuard key and prefix, and the mesh heal
   assert.is(after.prefix, before.prefix)
   assert.ok(after.seq > before.seq, 'published seq only grows')
   await m.waitFullMesh(SIX, 60_000)
-  const failed = await m.pingAllPairs(SIX)
-  assert.equal(failed, [], `failed pairs after restart: ${failed.join(' ')}`)
+  await waitFor(async () => {
+    const failed = await m.pingAllPairs(SIX)
+    if (failed.length > 0) throw new Error(`failed pairs after restart: ${failed.join(' ')}`)
+    return true
+  }, { what: 'all 30 ordered pairs ping after the restart', timeoutMs: 30_000, intervalMs: 1000 })
 })
 
 test('a 7th host joining the running mesh becomes reachable from all', async () => {
