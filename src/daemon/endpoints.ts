@@ -5,6 +5,7 @@
 import { isIPv4, isIPv6 } from 'node:net'
 import { multiaddr } from '@multiformats/multiaddr'
 import { prefixContains, type Ipv6Address, type Ipv6Prefix } from '../net/prefix.ts'
+import { expandIpv6, isUnicastIpv4, isUnicastIpv6, parseEndpoint } from '../mesh/endpoint.ts'
 
 /** ipsOfMultiaddrs extracts the IP of every /ip4 or /ip6 multiaddr (others skipped). */
 export function ipsOfMultiaddrs (addrs: readonly string[]): string[] {
@@ -18,13 +19,15 @@ export function ipsOfMultiaddrs (addrs: readonly string[]): string[] {
   return out
 }
 
-/** isUsableUnderlay keeps addresses a remote peer could send WireGuard packets to. */
+/**
+ * isUsableUnderlay keeps addresses a remote peer could send WireGuard packets
+ * to: the same unicast rule the record validator applies to endpoints (so we
+ * never publish what every peer would refuse), minus our own overlay.
+ */
 export function isUsableUnderlay (ip: string, meshPrefix: Ipv6Prefix): boolean {
-  if (isIPv4(ip)) return !ip.startsWith('127.') && !ip.startsWith('0.') && !ip.startsWith('169.254.') && Number(ip.split('.')[0]) < 224
-  if (!isIPv6(ip)) return false
-  const lower = ip.toLowerCase()
-  if (lower === '::1' || lower === '::' || lower.startsWith('fe80:') || lower.startsWith('ff')) return false
-  try { return !prefixContains(meshPrefix, lower as Ipv6Address) } catch { return false }
+  if (isIPv4(ip)) return isUnicastIpv4(ip)
+  if (!isIPv6(ip) || !isUnicastIpv6(ip)) return false
+  try { return !prefixContains(meshPrefix, ip.toLowerCase() as Ipv6Address) } catch { return false }
 }
 
 /**
@@ -40,20 +43,11 @@ export function ownEndpoints (announce: readonly string[], listenAddrs: readonly
   return [...v4.map(ip => `${ip}:${wgPort}`), ...v6.map(ip => `[${ip}]:${wgPort}`)].slice(0, 8)
 }
 
-function hostOf (endpoint: string): string {
-  const m = /^\[(.+)\]:\d+$/.exec(endpoint)
-  if (m?.[1] !== undefined) return m[1]
-  return endpoint.slice(0, endpoint.lastIndexOf(':'))
-}
-
-function toBits (ip: string): string | null {
+/** The address of an IPv4 or IPv6 literal as a bit string (for longest-common-prefix), or null. */
+function addressBits (ip: string): string | null {
   if (isIPv4(ip)) return ip.split('.').map(o => Number(o).toString(2).padStart(8, '0')).join('')
-  if (!isIPv6(ip)) return null
-  const [head = '', tail = ''] = ip.split('::')
-  const h = head === '' ? [] : head.split(':')
-  const t = tail === '' ? [] : tail.split(':')
-  const groups = ip.includes('::') ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h
-  return groups.map(g => parseInt(g, 16).toString(2).padStart(16, '0')).join('')
+  const words = isIPv6(ip) ? expandIpv6(ip) : null
+  return words === null ? null : words.map(w => w.toString(2).padStart(16, '0')).join('')
 }
 
 function commonBits (a: string, b: string): number {
@@ -71,10 +65,11 @@ export function chooseEndpoint (candidates: readonly string[], ownIps: readonly 
   let best: string | null = candidates[0] ?? null
   let bestScore = -1
   for (const c of candidates) {
-    const cb = toBits(hostOf(c))
+    const e = parseEndpoint(c)
+    const cb = e === null ? null : addressBits(e.host)
     if (cb === null) continue
     for (const own of ownIps) {
-      const ob = toBits(own)
+      const ob = addressBits(own)
       if (ob === null || ob.length !== cb.length) continue
       const score = commonBits(cb, ob)
       if (score > bestScore) { bestScore = score; best = c }

@@ -59,7 +59,7 @@ export function isUnicastIpv6 (addr: string): boolean {
 }
 
 /** expandIpv6 turns valid IPv6 text (as checked by isIPv6) into 8 16-bit words. */
-function expandIpv6 (addr: string): number[] | null {
+export function expandIpv6 (addr: string): number[] | null {
   // Rewrite a trailing dotted quad as two hex words so one expansion handles both forms.
   const text = addr.toLowerCase().replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_m, a, b, c, d) =>
     `${((Number(a) << 8) | Number(b)).toString(16)}:${((Number(c) << 8) | Number(d)).toString(16)}`)
