@@ -11,7 +11,6 @@
  * ADMISSION_REJECT_REASONS, never anything else.
  */
 import { RecordEnvelope } from '@libp2p/peer-record'
-import { generateKeyPairFromSeed, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { z } from 'zod'
 import { GridmeshError, ErrorCodes } from '../errors.ts'
 import type { Ed25519PrivateKey, PrivateKey, PublicKey, Record as Libp2pRecord } from '@libp2p/interface'
@@ -153,23 +152,4 @@ export function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i])
 }
 
-/**
- * decodeEd25519PrivateKey decodes a libp2p private key protobuf and insists
- * on Ed25519, the canonical encoding, and a public half that really belongs
- * to the seed (libp2p trusts the stored public half; a flipped bit in the
- * seed would otherwise yield a key whose signatures never verify).
- * Returns a description of the problem instead of throwing.
- */
-export async function decodeEd25519PrivateKey (bytes: Uint8Array): Promise<Ed25519PrivateKey | string> {
-  let key
-  try {
-    key = privateKeyFromProtobuf(bytes)
-  } catch {
-    return 'not a libp2p private key'
-  }
-  if (key.type !== 'Ed25519') return `a ${key.type} key, expected Ed25519`
-  if (!sameBytes(privateKeyToProtobuf(key), bytes)) return 'trailing or non-canonical bytes'
-  const rederived = await generateKeyPairFromSeed('Ed25519', key.raw.subarray(0, 32))
-  if (!rederived.publicKey.equals(key.publicKey)) return 'public half does not match private half'
-  return key
-}
+export { decodeEd25519PrivateKey } from '../keys/ed25519-key.ts'

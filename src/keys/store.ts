@@ -8,7 +8,8 @@
  * new identity. Key material never appears in errors.
  */
 import { join } from 'node:path'
-import { generateKeyPair, generateKeyPairFromSeed, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { decodeEd25519PrivateKey } from './ed25519-key.ts'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Ed25519PrivateKey } from '@libp2p/interface'
 import { GridmeshError, ErrorCodes, isGridmeshError } from '../errors.ts'
@@ -33,7 +34,6 @@ export interface Identity {
   readonly wg: WgKeyPair
 }
 
-const ED25519_SEED_BYTES = 32
 const PERMISSION_ERRNOS: ReadonlySet<string> = new Set(['EACCES', 'EPERM', 'EROFS'])
 
 /**
@@ -71,16 +71,8 @@ async function readKeyFile (path: string): Promise<ReadFile | null> {
 
 /** Decodes libp2p.key, insisting on the exact canonical encoding of a self-consistent Ed25519 key. */
 async function decodeLibp2pKey (path: string, data: Buffer): Promise<Ed25519PrivateKey> {
-  let key
-  try {
-    key = privateKeyFromProtobuf(data)
-  } catch (err) {
-    throw corrupt(path, 'not a libp2p private key', 'PeerId', err)
-  }
-  if (key.type !== 'Ed25519') throw corrupt(path, `a ${key.type} key, expected Ed25519`, 'PeerId')
-  if (!Buffer.from(privateKeyToProtobuf(key)).equals(data)) throw corrupt(path, 'trailing or non-canonical bytes', 'PeerId')
-  const rederived = await generateKeyPairFromSeed('Ed25519', key.raw.subarray(0, ED25519_SEED_BYTES))
-  if (!rederived.publicKey.equals(key.publicKey)) throw corrupt(path, 'public half does not match private half', 'PeerId')
+  const key = await decodeEd25519PrivateKey(data)
+  if (typeof key === 'string') throw corrupt(path, key, 'PeerId')
   return key
 }
 
