@@ -12,52 +12,13 @@
  * Target: 1,000 members ≤ 20 ms.
  */
 import { computeRoutes } from '../src/routing/routes.ts'
-import { rttClass } from '../src/routing/link-state.ts'
-import type { LinkReport, LinkReportEntry } from '../src/routing/link-report.ts'
-import type { OwnLink, PeerIdString } from '../src/routing/types.ts'
-
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
+import { ownLinksOf, randomMesh, type Mesh } from '../test/unit/routing/mesh-fixtures.ts'
 
 interface Scenario { name: string, n: number, broken: number, fullReports: boolean }
 
-interface Mesh { ids: PeerIdString[], reports: Map<PeerIdString, LinkReport> }
-
-function makeMesh (s: Scenario, rand: () => number): Mesh {
-  const ids = Array.from({ length: s.n }, () => {
-    const chars = Array.from({ length: 44 }, () => B58[Math.floor(rand() * B58.length)])
-    return JSON.parse(JSON.stringify('12D3KooW' + chars.join(''))) as string
-  })
-  const links: LinkReportEntry[][] = ids.map(() => [])
-  for (let i = 0; i < s.n; i++) {
-    for (let j = i + 1; j < s.n; j++) {
-      const down = rand() < s.broken
-      if (!down && !s.fullReports) continue
-      const rtt = 1 + rand() * 200
-      const cls = down ? 0 : rttClass(rtt)
-      const rttMs = down ? null : rtt
-      links[i]?.push({ to: ids[j] as string, up: !down, rttClass: cls, rttMs })
-      links[j]?.push({ to: ids[i] as string, up: !down, rttClass: cls, rttMs })
-    }
-  }
-  const reports = new Map(ids.map((id, i) => [id, { from: id, seq: 1, at: 0, links: links[i] ?? [] }]))
-  return { ids, reports }
-}
-
-function ownLinksOf (mesh: Mesh, self: PeerIdString): Map<PeerIdString, OwnLink> {
-  const own = new Map<PeerIdString, OwnLink>()
-  for (const e of mesh.reports.get(self)?.links ?? []) own.set(e.to, { state: e.up ? 'up' : 'down', rttClass: e.rttClass })
-  return own
+/** The bench reuses the tests' seeded generator (checked there against reference shortest paths). */
+function makeMesh (s: Scenario): Mesh {
+  return randomMesh({ n: s.n, seed: 0x5eed + s.n, broken: s.broken, onlyDown: !s.fullReports })
 }
 
 function quantile (sorted: number[], q: number): number {
@@ -65,7 +26,7 @@ function quantile (sorted: number[], q: number): number {
 }
 
 function run (s: Scenario, runs: number): Record<string, number | string> {
-  const mesh = makeMesh(s, prng(0x5eed + s.n))
+  const mesh = makeMesh(s)
   const times: number[] = []
   let relayed = 0
   for (let i = -2; i < runs; i++) {

@@ -42,6 +42,8 @@ export interface MeshSpec {
   silent?: number
   /** Fraction of entries left out of reports (unmeasured). */
   missing?: number
+  /** Reports list only the links that are down (a large mesh where missing means usable). */
+  onlyDown?: boolean
 }
 
 export interface Mesh {
@@ -62,6 +64,7 @@ export function randomMesh (spec: MeshSpec): Mesh {
         if (rand() < (spec.missing ?? 0)) continue
         const rtt = base * (0.8 + rand() * 0.4)
         const up = (down & bit) === 0
+        if (up && spec.onlyDown === true) continue
         links[a]?.push({ to: ids[b] as string, up, rttClass: rttClass(rtt), rttMs: up ? rtt : null })
       }
     }
