@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert'
 import { fileURLToPath } from 'node:url'
 import { createMeshLab, type MeshLab, type PeerJson, type StatusJson } from '../../netns/mesh.ts'
 import { waitFor } from '../../netns/lab.ts'
+import { parseProm } from '../unit/inspect/fixtures.ts'
 
 const FOUR = [1, 2, 3, 4]
 const NODE = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url))
@@ -16,16 +17,6 @@ let m: MeshLab
 const st = new Map<number, StatusJson>()
 const S = (i: number): StatusJson => { const s = st.get(i); if (s === undefined) throw new Error(`no status for host ${i}`); return s }
 
-/** parseProm reads Prometheus text into `name{labels}` → value (comments dropped). */
-function parseProm (text: string): Map<string, number> {
-  const out = new Map<string, number>()
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue
-    const i = line.lastIndexOf(' ')
-    out.set(line.slice(0, i), Number(line.slice(i + 1)))
-  }
-  return out
-}
 
 /** cli runs the real CLI on host i; retries when the 30 s exec limit killed it (the 2-core box is shared). */
 async function cli (i: number, args: readonly string[]): Promise<{ stdout: string, stderr: string, code: number | null }> {

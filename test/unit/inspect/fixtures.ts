@@ -63,3 +63,14 @@ export function relayScenario (): { links: Map<string, LinkState>, reports: Map<
   ])
   return { links, reports }
 }
+
+/** parseProm reads Prometheus text into `name{labels}` → value (comments dropped). */
+export function parseProm (text: string): Map<string, number> {
+  const out = new Map<string, number>()
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue
+    const i = line.lastIndexOf(' ')
+    out.set(line.slice(0, i), Number(line.slice(i + 1)))
+  }
+  return out
+}

@@ -4,17 +4,8 @@ import { Registry } from 'prom-client'
 import { createMetrics, routeChanges } from '../../../src/metrics/registry.ts'
 import { closeMetrics, listenMetrics } from '../../../src/metrics/server.ts'
 import type { Route } from '../../../src/routing/types.ts'
+import { parseProm } from './fixtures.ts'
 
-/** parseProm reads Prometheus text into `name{labels}` → value. */
-function parseProm (text: string): Map<string, number> {
-  const out = new Map<string, number>()
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue
-    const i = line.lastIndexOf(' ')
-    out.set(line.slice(0, i), Number(line.slice(i + 1)))
-  }
-  return out
-}
 
 const direct = (via: string): Route => ({ via, kind: 'direct', metric: 1024, path: ['S', via], since: 0 })
 const relay = (via: string, dest: string): Route => ({ via, kind: 'relay', metric: 2048, path: ['S', via, dest], since: 0 })
