@@ -20,12 +20,17 @@ export async function formMesh (m: MeshLab, hosts: readonly number[], timeoutMs 
   await m.waitFullMesh(hosts, timeoutMs)
   const statuses = new Map<number, StatusJson>()
   for (const i of hosts) statuses.set(i, await m.status(i))
+  await waitAllPairsPing(m, hosts)
+  return statuses
+}
+
+/** waitAllPairsPing retries all-pairs pings (up to 30 s) until every ordered pair answers; the error names the failing pairs. */
+export async function waitAllPairsPing (m: MeshLab, hosts: readonly number[], when = ''): Promise<void> {
   await waitFor(async () => {
     const failed = await m.pingAllPairs(hosts)
-    if (failed.length > 0) throw new Error(`failed pairs: ${failed.join(' ')}`)
+    if (failed.length > 0) throw new Error(`failed pairs${when}: ${failed.join(' ')}`)
     return true
-  }, { what: `all ${hosts.length * (hosts.length - 1)} ordered pairs ping`, timeoutMs: 30_000, intervalMs: 1000 })
-  return statuses
+  }, { what: `all ${hosts.length * (hosts.length - 1)} ordered pairs ping${when}`, timeoutMs: 30_000, intervalMs: 1000 })
 }
 
 /** routeSinceNow returns the `since` of every direct route among `hosts` ("i>j"); throws if one is missing or relayed. */

@@ -6,6 +6,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createMeshLab, type MeshLab } from '../../netns/mesh.ts'
 import { waitFor } from '../../netns/lab.ts'
+import { waitAllPairsPing } from '../../netns/route-watch.ts'
 
 const SIX = [1, 2, 3, 4, 5, 6]
 let m: MeshLab
@@ -35,11 +36,7 @@ test('6 hosts started in random order with only host 1 as bootstrap form a full 
 })
 
 test('every ordered pair pings the other node address over the overlay', async () => {
-  await waitFor(async () => {
-    const failed = await m.pingAllPairs(SIX)
-    if (failed.length > 0) throw new Error(`failed pairs: ${failed.join(' ')}`)
-    return true
-  }, { what: 'all 30 ordered pairs ping', timeoutMs: 30_000, intervalMs: 1000 })
+  await waitAllPairsPing(m, SIX)
 })
 
 test('WireGuard on every host has exactly the 5 other members, each with its own /64', async () => {
@@ -67,11 +64,7 @@ test('a restarted node keeps PeerId, WireGuard key and prefix, and the mesh heal
   assert.is(after.prefix, before.prefix)
   assert.ok(after.seq > before.seq, 'published seq only grows')
   await m.waitFullMesh(SIX, 60_000)
-  await waitFor(async () => {
-    const failed = await m.pingAllPairs(SIX)
-    if (failed.length > 0) throw new Error(`failed pairs after restart: ${failed.join(' ')}`)
-    return true
-  }, { what: 'all 30 ordered pairs ping after the restart', timeoutMs: 30_000, intervalMs: 1000 })
+  await waitAllPairsPing(m, SIX, ' after the restart')
 })
 
 test('a 7th host joining the running mesh becomes reachable from all', async () => {
