@@ -5,6 +5,7 @@
  */
 import { encodeRecord } from '../mesh/record.ts'
 import { createRecordSelector, createRecordValidator, createSeqHighWater } from '../mesh/record-dht.ts'
+import { createDebouncedSave, HIGHEST_SEEN_SAVE_MS } from '../mesh/node-state.ts'
 import { createMeshNode, type MeshNode } from '../mesh/libp2p-node.ts'
 import { createMembership, type Membership } from '../mesh/membership.ts'
 import { membersTopic } from '../mesh/messages.ts'
@@ -66,6 +67,10 @@ export interface MeshServicesInit {
   readonly psk: Uint8Array | null
   /** Persists and returns the next record seq. */
   persistSeq (now: number): Promise<number>
+  /** The per-peer high-water marks the previous run persisted (NodeState.highestSeen). */
+  readonly highestSeen: Readonly<Record<string, number>>
+  /** Persists the per-peer high-water marks (called debounced, and at stop). */
+  persistHighWater (marks: Readonly<Record<string, number>>): Promise<void>
   persistPrefix (prefix: Ipv6Prefix): Promise<void>
   onInterfaceReady (): void
 }
@@ -110,7 +115,11 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
   undo.push(wg.onRestart(applyNet))
   undo.push(wg.onRestart(() => { init.metrics.wireguardRestarted() }))
 
-  const seqs = createSeqHighWater()
+  // Replay protection survives restarts (T4): seeded from state.json, saved a moment after a mark rises and at stop.
+  const marksSave = createDebouncedSave(async () => { await init.persistHighWater(seqs.entries()) }, HIGHEST_SEEN_SAVE_MS,
+    (err) => { log.warn({ err: String(err) }, 'saving the seq high-water marks failed') })
+  const seqs = createSeqHighWater({ initial: init.highestSeen, onRaise: marksSave.request })
+  undo.push(() => marksSave.flush())
   const clock = { now: Date.now }
   const closed = init.closed
   const admit: RecordAdmission | undefined = closed === null
@@ -130,7 +139,11 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
       mesh: config.mesh,
       listen: splitHostPort(config.listen),
       bootstrap: [...config.bootstrap],
-      validator: createRecordValidator({ mesh: config.mesh, clock, highWater: p => seqs.get(p), ...closedOpts }),
+      validator: createRecordValidator({
+        mesh: config.mesh, clock, highWater: p => seqs.get(p), ...closedOpts,
+        // DHT refusals join membership's counters (created right after the node; the few ms before it go uncounted).
+        onReject: reason => { if (membership !== null) membership.counters.rejected[reason]++ }
+      }),
       selector: createRecordSelector({ mesh: config.mesh, clock, ...closedOpts }),
       ...(init.psk === null ? {} : { psk: init.psk }),
       ...(closed === null ? {} : { denyPeer: (p: string) => revocations.isDenied(p) }),

@@ -9,7 +9,7 @@
 import { ErrorCodes, GridmeshError } from '../errors.ts'
 import { loadOrCreateIdentity, type Identity } from '../keys/store.ts'
 import { choosePrefix, linkAddress, meshPrefixFromName, nodeAddress, parseMeshPrefix } from '../mesh/allocation.ts'
-import { loadNodeState, nextSeq, saveNodeState, type NodeState } from '../mesh/node-state.ts'
+import { createStateWriter, loadNodeState, nextSeq, saveNodeState, type NodeState } from '../mesh/node-state.ts'
 import { parseIpv6Prefix, prefixContains, prefixLength, type Ipv6Prefix } from '../net/prefix.ts'
 import { createCommandRunner } from '../net/command.ts'
 import { createIpDriver, meshInterfaceSysctls } from '../net/ip-driver.ts'
@@ -79,6 +79,8 @@ export async function startNode (config: Config, logger: Logger, t0: number, cou
     const choice = choosePrefix({ meshPrefix, peerId: identity.peerId, requested, current, others: [] })
     let state: NodeState = { ...loaded, prefix: choice.prefix, meshPrefix }
     await saveNodeState(config.stateDir, state)
+    // From here on several parts change the state: one writer serialises the saves.
+    const save = createStateWriter(config.stateDir, () => state)
     log.info({ peer: identity.peerId, prefix: choice.prefix, meshPrefix }, 'identity loaded')
 
     // ---- everything below changes the system ----
@@ -107,12 +109,17 @@ export async function startNode (config: Config, logger: Logger, t0: number, cou
       persistSeq: async (now) => {
         const seq = nextSeq(state, now)
         state = { ...state, seq }
-        await saveNodeState(config.stateDir, state)
+        await save()
         return seq
       },
       persistPrefix: async (prefix) => {
         state = { ...state, prefix }
-        await saveNodeState(config.stateDir, state)
+        await save()
+      },
+      highestSeen: loaded.highestSeen ?? {},
+      persistHighWater: async (marks) => {
+        state = { ...state, highestSeen: marks }
+        await save()
       },
       onInterfaceReady: () => {
         log.info({ iface: config.interface, address: nodeAddress(choice.prefix), link: linkAddress(choice.prefix), readyMs: Math.round(performance.now() - t0) }, 'interface ready')

@@ -76,6 +76,55 @@ export async function saveNodeState (stateDir: string, state: NodeState): Promis
 }
 
 /**
+ * createStateWriter serialises the saves of a state several parts of the
+ * daemon change (seq, prefix, high-water marks): every save goes through the
+ * one `state.json.tmp`, so two at once would collide. Each save writes
+ * `current()` as it is when the save starts, so a caller that changed the
+ * state and then awaits its save knows the change is durable.
+ */
+export function createStateWriter (stateDir: string, current: () => NodeState): () => Promise<void> {
+  let tail: Promise<void> = Promise.resolve()
+  return async () => {
+    const run = tail.then(async () => { await saveNodeState(stateDir, current()) })
+    tail = run.catch(() => undefined) // one failed save must not block the next
+    await run
+  }
+}
+
+/** How long the per-peer high-water marks may sit unsaved after they rose. */
+export const HIGHEST_SEEN_SAVE_MS = 1_000
+
+/** A save that runs at most once per burst of requests; see createDebouncedSave. */
+export interface DebouncedSave {
+  /** Schedules a save `delayMs` after the first request of a burst. */
+  request: () => void
+  /** Runs a scheduled save now (at stop); nothing when none is pending. */
+  flush: () => Promise<void>
+}
+
+/**
+ * createDebouncedSave coalesces frequent small changes (a mark rises for
+ * every member's republish) into one write per `delayMs`. A failed save goes
+ * to `onError`; the next request tries again.
+ */
+export function createDebouncedSave (save: () => Promise<void>, delayMs: number, onError: (err: unknown) => void): DebouncedSave {
+  let timer: ReturnType<typeof setTimeout> | null = null
+  const run = async (): Promise<void> => {
+    if (timer !== null) clearTimeout(timer)
+    timer = null
+    try { await save() } catch (err) { onError(err) }
+  }
+  return {
+    request: () => {
+      if (timer !== null) return
+      timer = setTimeout(() => { void run() }, delayMs)
+      timer.unref()
+    },
+    flush: async () => { if (timer !== null) await run() }
+  }
+}
+
+/**
  * nextSeq returns the seq for the next record: max(seq + 1, nowMs), so seqs
  * track wall-clock milliseconds yet only ever grow, even when the clock
  * steps back or the node restarts.

@@ -3,9 +3,10 @@
  * protection against the highest seq we accepted) and the selector (highest
  * valid seq). kad-dht picks both by the key's first path segment, `gridmesh`.
  */
-import { decodeRecord, recordInvalid } from './record.ts'
+import { decodeRecord, recordInvalid, RECORD_REJECT_REASONS } from './record.ts'
 import { parseRevocationKey, verifyRevocation } from '../admission/revocation.ts'
-import type { NodeRecord, RecordAdmission } from './record.ts'
+import { isGridmeshError } from '../errors.ts'
+import type { NodeRecord, RecordAdmission, RecordRejectReason } from './record.ts'
 import type { TrustAnchor } from '../admission/token.ts'
 
 /** The key namespace kad-dht dispatches on (`/gridmesh/...`). */
@@ -44,6 +45,12 @@ export interface RecordValidatorInit {
   admit?: RecordAdmission
   /** Closed meshes: the authority that signs revocations; without it revocation keys are refused. */
   anchor?: TrustAnchor
+  /**
+   * Told the reason of every value refused (a PUT from a peer, a GET answer,
+   * our own datastore): kad-dht swallows the error, so without this a forged,
+   * replayed or oversized PUT would leave no trace in the counters. Must not throw.
+   */
+  onReject?: (reason: RecordRejectReason) => void
 }
 
 /** isRevocationKey: does the key live under `/gridmesh/<mesh>/revocation/`? */
@@ -65,8 +72,30 @@ async function validateRevocationValue (key: Uint8Array, value: Uint8Array, mesh
  * createRecordValidator returns the kad-dht validator. It runs on every PUT we
  * receive and every value a GET returns, so a replayed older record (seq below
  * what we already accepted for that peer) is refused in both directions.
+ * Every refusal's reason goes to `onReject` (the daemon's rejection counters).
  */
 export function createRecordValidator (init: RecordValidatorInit): (key: Uint8Array, value: Uint8Array) => Promise<void> {
+  const validate = validatorOf(init)
+  if (init.onReject === undefined) return validate
+  const onReject = init.onReject
+  return async (key, value) => {
+    try {
+      await validate(key, value)
+    } catch (err) {
+      const reason = isGridmeshError(err) ? err.meta?.reason : undefined
+      if (isRejectReason(reason)) {
+        try { onReject(reason) } catch { /* a counter must never turn a refusal into another error */ }
+      }
+      throw err
+    }
+  }
+}
+
+function isRejectReason (r: unknown): r is RecordRejectReason {
+  return typeof r === 'string' && (RECORD_REJECT_REASONS as readonly string[]).includes(r)
+}
+
+function validatorOf (init: RecordValidatorInit): (key: Uint8Array, value: Uint8Array) => Promise<void> {
   return async (key, value) => {
     if (isRevocationKey(key)) { await validateRevocationValue(key, value, init.mesh, init.anchor); return }
     const { mesh, peerId } = parseRecordKey(key)
@@ -125,20 +154,49 @@ export interface SeqHighWater {
   get: (peerId: string) => number
   /** Raises the mark (never lowers it). */
   observe: (peerId: string, seq: number) => void
+  /** Every mark, least recently raised first: what the daemon persists (NodeState.highestSeen). */
+  entries: () => Record<string, number>
 }
 
-/** createSeqHighWater keeps the marks in memory, bounded so hostile input can't grow it forever. */
-export function createSeqHighWater (maxPeers = 4096): SeqHighWater {
+/** Options of createSeqHighWater. */
+export interface SeqHighWaterInit {
+  /** Most peers remembered; past it the least recently raised mark is forgotten. */
+  maxPeers?: number
+  /**
+   * Marks persisted by an earlier run, least recently raised first: a
+   * restarted node keeps refusing records older than ones it already saw (T4).
+   */
+  initial?: Readonly<Record<string, number>>
+  /** Called after a mark rose (not while seeding): the daemon schedules a save. Must not throw. */
+  onRaise?: () => void
+}
+
+/** Default bound on remembered peers (entries in state.json). */
+export const MAX_HIGH_WATER_PEERS = 4096
+
+/**
+ * createSeqHighWater keeps the marks in memory, bounded so hostile input
+ * can't grow it forever. Eviction takes the mark raised longest ago, not the
+ * first ever seen: live members republish (a higher seq) every few minutes,
+ * so a flood of new PeerIds pushes out stale entries before theirs.
+ */
+export function createSeqHighWater (init: SeqHighWaterInit = {}): SeqHighWater {
+  const maxPeers = Math.max(1, init.maxPeers ?? MAX_HIGH_WATER_PEERS)
   const marks = new Map<string, number>()
+  const raise = (peerId: string, seq: number): boolean => {
+    if (!Number.isSafeInteger(seq) || seq < 0 || (marks.get(peerId) ?? -1) >= seq) return false
+    marks.delete(peerId) // re-inserted last: Map order is least recently raised first
+    if (marks.size >= maxPeers) {
+      const oldest = marks.keys().next().value
+      if (oldest !== undefined) marks.delete(oldest)
+    }
+    marks.set(peerId, seq)
+    return true
+  }
+  for (const [peerId, seq] of Object.entries(init.initial ?? {})) raise(peerId, seq)
   return {
     get: peerId => marks.get(peerId) ?? 0,
-    observe: (peerId, seq) => {
-      if ((marks.get(peerId) ?? -1) >= seq) return
-      if (!marks.has(peerId) && marks.size >= maxPeers) {
-        const oldest = marks.keys().next().value
-        if (oldest !== undefined) marks.delete(oldest)
-      }
-      marks.set(peerId, seq)
-    }
+    observe: (peerId, seq) => { if (raise(peerId, seq)) init.onRaise?.() },
+    entries: () => Object.fromEntries(marks)
   }
 }
