@@ -8,7 +8,6 @@ import { createRecordSelector, createRecordValidator, createSeqHighWater } from 
 import { createDebouncedSave, HIGHEST_SEEN_SAVE_MS } from '../mesh/node-state.ts'
 import { createMeshNode, type MeshNode } from '../mesh/libp2p-node.ts'
 import { createMembership, type Membership } from '../mesh/membership.ts'
-import { membersTopic } from '../mesh/messages.ts'
 import { choosePrefix, linkAddress, nodeAddress, type Claim } from '../mesh/allocation.ts'
 import { createLinkProber, type LinkProber } from '../routing/prober.ts'
 import { buildLinkReport } from '../routing/link-report.ts'
@@ -146,7 +145,7 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
       }),
       selector: createRecordSelector({ mesh: config.mesh, clock, ...closedOpts }),
       ...(init.psk === null ? {} : { psk: init.psk }),
-      ...(closed === null ? {} : { denyPeer: (p: string) => revocations.isDenied(p) }),
+      ...(closed === null ? {} : { denyPeer: revocations.isDenied }),
       logger: init.logger.child({ module: 'libp2p' }),
       onDhtOp: (op, ms, ok) => { init.metrics.dhtOp(op, ms, ok) }
     })
@@ -197,7 +196,8 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
     ...(closed === null || admit === undefined
       ? {}
       : {
-          admit,
+          // The certificate check, plus a bounded wait for a first-seen member's revocations in the DHT.
+          admit: revocations.admitMember,
           onRevoke: revocations.onRevoke,
           onRefused: (peer, reason) => { if (reason === 'revoked') revocations.dropPeer(peer) }
         })
@@ -324,16 +324,8 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
     }, CERT_CHECK_MS)
     renew.unref()
     undo.push(() => { clearInterval(renew) })
-    // Late joiners learn revocations from the members topic: re-publish what we know at start and when a subscriber joins.
-    let pending: ReturnType<typeof setTimeout> | null = null
-    const republishRevocations = (): void => {
-      if (pending !== null || closed.revocations.size === 0) return
-      pending = setTimeout(() => { pending = null; revocations.publishAll().catch((err: unknown) => { log.debug({ err: String(err) }, 'revocation re-publish failed') }) }, 1_000)
-      pending.unref()
-    }
-    undo.push(node.onSubscriberJoin(membersTopic(config.mesh), republishRevocations))
-    undo.push(() => { if (pending !== null) clearTimeout(pending) })
-    republishRevocations()
+    // Nodes that were down when a revocation was gossiped read it back from the DHT (revocations.ts): no re-flooding on every join.
+    undo.push(revocations.start())
   }
   await loop.settle()
 
@@ -364,7 +356,7 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
     publishRevocation: async (text) => {
       let applied
       try {
-        applied = await revocations.apply(text)
+        applied = await revocations.apply(text, 'admin')
       } catch (err) {
         if (isGridmeshError(err) && err.code === ErrorCodes.RECORD_INVALID) throw new GridmeshError(ErrorCodes.ADMIN_REQUEST, `revocation refused (${String(err.meta?.reason)}): ${err.message}`)
         throw err

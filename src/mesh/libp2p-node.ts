@@ -57,13 +57,17 @@ export interface MeshNodeInit {
   psk?: Uint8Array
   /**
    * Closed meshes: true for a PeerId that must not connect (revoked). Consulted
-   * by the connection gater once a connection is encrypted (the remote PeerId
-   * is then authenticated) and before every dial.
+   * by the connection gater before every dial, once a connection is encrypted
+   * (the remote PeerId is then authenticated) and once it is upgraded; `stage`
+   * says which side asked (for the log).
    */
-  denyPeer?: (peerId: string) => boolean
+  denyPeer?: (peerId: string, stage: GaterStage) => boolean
   /** Observer of every DHT put/get: duration and whether it failed (metrics). Must not throw. */
   onDhtOp?: (op: 'put' | 'get', ms: number, ok: boolean) => void
 }
+
+/** Where the connection gater asks about a peer: before we dial it, or on a connection it opened (inbound) or we opened (outbound). */
+export type GaterStage = 'dial' | 'inbound' | 'outbound'
 
 /** Outcome of a DHT put: how many peers stored it, how many refused or failed. */
 export interface PutResult { stored: number, failed: number }
@@ -225,10 +229,22 @@ function libp2pOptions (init: MeshNodeInit): Parameters<typeof createLibp2p<Mesh
   }
 }
 
-/** gaterOf turns a PeerId predicate into a libp2p connection gater (encrypted = authenticated PeerId). */
-function gaterOf (deny: (peerId: string) => boolean): ConnectionGater {
-  const check = (peerId: PeerId): boolean => deny(peerId.toString())
-  return { denyDialPeer: check, denyInboundEncryptedConnection: check, denyOutboundEncryptedConnection: check }
+/**
+ * gaterOf turns a PeerId predicate into a libp2p connection gater. Inbound,
+ * the PeerId is only known (authenticated) once the connection is encrypted;
+ * the upgraded-connection checks catch a peer revoked during the handshake.
+ * Connections that already exist are not the gater's: MeshNode#hangUp closes them.
+ */
+export function gaterOf (deny: (peerId: string, stage: GaterStage) => boolean): ConnectionGater {
+  const at = (stage: GaterStage) => (peerId: PeerId): boolean => deny(peerId.toString(), stage)
+  return {
+    denyDialPeer: at('dial'),
+    denyOutboundConnection: at('outbound'),
+    denyInboundEncryptedConnection: at('inbound'),
+    denyOutboundEncryptedConnection: at('outbound'),
+    denyInboundUpgradedConnection: at('inbound'),
+    denyOutboundUpgradedConnection: at('outbound')
+  }
 }
 
 /** dhtPut drains the put event stream and counts per-peer outcomes (put itself never fails on rejections). */

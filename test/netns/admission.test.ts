@@ -2,7 +2,9 @@
  * Closed meshes on real daemons (S1/S2/S13/S14/S11): only token holders
  * join; bad tokens are refused at start (exit 2); an open-mode intruder with
  * the same mesh name never becomes a peer; a published revocation drops the
- * revoked node everywhere and keeps it out after a restart; underlay packets
+ * revoked node everywhere and keeps it out after a restart; a member that was
+ * down when a revocation went out reads it back from the DHT and refuses the
+ * revoked node (records and connections); underlay packets
  * with a mesh source are dropped by the nftables table; nodes with different
  * PSKs never connect.
  */
@@ -12,6 +14,8 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createMeshLab, LISTEN_PORT, type MeshLab } from '../../netns/mesh.ts'
 import { waitFor } from '../../netns/lab.ts'
+import { parseAuthorityId } from '../../src/admission/authority.ts'
+import { verifyRevocation } from '../../src/admission/revocation.ts'
 
 const NODE = new URL('../../node_modules/.bin/node', import.meta.url).pathname
 let m: MeshLab
@@ -45,7 +49,7 @@ async function notMemberAnywhere (peerId: string, wgKey: string, hosts: readonly
 }
 
 test.before(async () => {
-  m = await createMeshLab({ hosts: 7 })
+  m = await createMeshLab({ hosts: 8 })
   const dir = join(m.lab.dir, 'authority')
   const init = await cli(['mesh', 'init', '--mesh', m.mesh, '--out', dir])
   assert.is(init.code, 0, init.stderr)
@@ -109,7 +113,8 @@ test('revoking host 3 drops it everywhere; restarted with its old state it stays
   await waitFor(async () => { await notMemberAnywhere(victim.peerId, victim.wgPublicKey, [1, 2]); return true },
     { what: 'host 3 dropped by hosts 1 and 2', timeoutMs: 20_000, intervalMs: 200 })
   console.log(`  host 3 dropped by hosts 1 and 2 in ${Date.now() - t0} ms`)
-  assert.ok(JSON.parse(readFileSync(join(m.stateDir(2), 'revocations.json'), 'utf8')).revocations.length === 1, 'host 2 persisted it')
+  // Enforced first, persisted right after: poll the file.
+  await waitFor(async () => (await savedRevocationIds(2)).includes(`peer-${victim.peerId}`), { what: 'host 2 persisting the revocation', timeoutMs: 10_000 })
 
   await m.stop(3)
   rmSync(join(m.stateDir(3), 'revocations.json'), { force: true }) // as if it never heard of it: old cert, old token
@@ -121,6 +126,60 @@ test('revoking host 3 drops it everywhere; restarted with its old state it stays
   assert.equal(await m.pingAllPairs([1, 2]), [])
   await m.stop(3)
 })
+
+test('a member down when a node was revoked reads the revocation back from the DHT and refuses that node (T14, S13)', async () => {
+  // X = host 8 also bootstraps from host 2 (Y): its redial loop keeps knocking on Y's door whatever happens.
+  m.start(8, { bootstrap: [1, 2], args: closedArgs() })
+  await m.waitFullMesh([1, 2, 8], 90_000)
+  const x = await m.status(8)
+  const xId = `peer-${x.peerId}`
+  await m.stop(2)
+  const rev = await cli(['revoke', x.peerId, '--authority-key', keyFile, '--mesh', m.mesh])
+  assert.is(rev.code, 0, rev.stderr)
+  const pub = await cli(['revocation', 'publish', '--admin-socket', m.adminSocket(1), rev.stdout.trim()])
+  assert.is(pub.code, 0, pub.stderr)
+  await waitFor(async () => { await notMemberAnywhere(x.peerId, x.wgPublicKey, [1]); return true },
+    { what: 'host 8 dropped by host 1', timeoutMs: 20_000, intervalMs: 200 })
+  assert.not.ok((await savedRevocationIds(2)).includes(xId), 'host 2 was down: it never heard of the revocation')
+
+  // Y restarts with its old state. Nobody re-gossips revocations when a member joins, so the DHT is its only source.
+  const logFile = join(m.lab.logDir, 'h2.log')
+  const from = readFileSync(logFile).length
+  const yLog = (): Array<Record<string, unknown>> => logLines(readFileSync(logFile).subarray(from).toString('utf8'))
+  m.start(2, { args: ['--authority', authorityId] })
+  await m.waitReady(2, 60_000)
+  const learned = await waitFor(() => yLog().find(l => l.msg === 'revocation received' && l.id === xId),
+    { what: 'host 2 reading the revocation of host 8 back', timeoutMs: 60_000, intervalMs: 250 })
+  assert.is(learned.source, 'dht', `learned from ${String(learned.source)}`)
+  const started = yLog()[0]?.time
+  console.log(`  host 2 read the revocation back from the DHT ${Date.parse(String(learned.time)) - Date.parse(String(started))} ms after its first log line`)
+  await waitFor(() => yLog().some(l => l.msg === 'connection refused: revoked peer' && l.peer === x.peerId && l.stage === 'inbound'),
+    { what: 'host 2 refusing a connection from host 8', timeoutMs: 60_000, intervalMs: 250 })
+  await notMemberAnywhere(x.peerId, x.wgPublicKey, [1, 2])
+  assert.not.ok(yLog().some(l => l.msg === 'wireguard peer changed' && l.peer === x.wgPublicKey && l.change === 'add'),
+    'host 2 never made host 8 a WireGuard peer: the first-seen record waited for the DHT answer')
+  assert.ok((await savedRevocationIds(2)).includes(xId), 'host 2 persisted what it read back')
+  await m.waitFullMesh([1, 2], 60_000)
+  assert.equal(await m.pingAllPairs([1, 2]), [])
+  await m.stop(8)
+})
+
+/** savedRevocationIds: the verified targets in host i's revocations.json (`peer-…` / `token-…`). */
+async function savedRevocationIds (i: number): Promise<string[]> {
+  let texts: string[] = []
+  try { texts = (JSON.parse(readFileSync(join(m.stateDir(i), 'revocations.json'), 'utf8')) as { revocations: string[] }).revocations } catch { return [] }
+  const { mesh, publicKey } = parseAuthorityId(authorityId)
+  return await Promise.all(texts.map(async t => (await verifyRevocation(t, { mesh, authority: publicKey })).id))
+}
+
+/** logLines parses the daemon's JSON log lines (anything else is skipped). */
+function logLines (text: string): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = []
+  for (const line of text.split('\n')) {
+    try { out.push(JSON.parse(line) as Record<string, unknown>) } catch { /* not a log line */ }
+  }
+  return out
+}
 
 test('underlay packets with a mesh source are dropped by the nftables table (S11)', async () => {
   const h1 = m.lab.host(1)
