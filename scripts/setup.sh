@@ -46,14 +46,12 @@ if ! cmp -s package-lock.json "$STAMP" 2>/dev/null || [[ ! -x node_modules/.bin/
   npm ci --no-audit --no-fund --loglevel=error
   cp package-lock.json "$STAMP"
 fi
-# Compile to plain JS: a daemon then loads neither a TypeScript stripper nor
-# TS sources (~28 MB less RSS per daemon). bin/gridmesh falls back to the
-# sources when they are newer than the build, so a stale build never runs.
-if [[ ! -f build/.stamp ]] || [[ -n "$(find src tsconfig.json tsconfig.build.json -newer build/.stamp -print -quit)" ]]; then
-  echo "setup: compiling src/ to build/"
-  rm -rf build
-  "$ROOT/node_modules/.bin/tsc" -p tsconfig.build.json
-  touch build/.stamp
+# One bundled file (scripts/build.sh): a daemon then loads neither a
+# TypeScript stripper nor ~1,000 separate modules. bin/gridmesh falls back to
+# the sources when they are newer than the build, so a stale build never runs.
+if [[ ! -f build/.stamp ]] || [[ -n "$(find src package-lock.json -newer build/.stamp -print -quit)" ]]; then
+  echo "setup: bundling src/ to build/gridmesh.mjs"
+  bash "$ROOT/scripts/build.sh"
 fi
 "$ROOT/node_modules/.bin/node" -e 'if (typeof Promise.withResolvers !== "function") { console.error("setup: the Node runtime lacks Promise.withResolvers"); process.exit(1) }'
 echo "setup: ok (node $("$ROOT/node_modules/.bin/node" --version), $(wg --version | head -1))"

@@ -86,8 +86,8 @@ export interface MeshNode {
   onPeerConnect: (cb: (peerId: string) => void) => () => void
   onPeerDisconnect: (cb: (peerId: string) => void) => () => void
   isConnected: (peerId: string) => boolean
-  /** One dial to a peer (record addrs, else the peer store); false on failure. */
-  dialPeer: (peerId: string, addrs: readonly string[], options?: { timeoutMs?: number }) => Promise<boolean>
+  /** One dial to a peer (record addrs, else the peer store), and how it ended. */
+  dialPeer: (peerId: string, addrs: readonly string[], options?: { timeoutMs?: number }) => Promise<DialOutcome>
   /** Members the redial loop keeps connections to (PeerId → record addrs). */
   setKnownPeers: (peers: ReadonlyMap<string, readonly string[]>) => void
   /** Our dialable multiaddrs without /p2p/ (what goes into the record's `addrs`). */
@@ -96,6 +96,17 @@ export interface MeshNode {
   hangUp: (peerId: string) => Promise<void>
   stop: () => Promise<void>
 }
+
+/**
+ * How a dial ended. `refused` (the host answered with a TCP RST: nothing
+ * listens there) is evidence that the daemon is gone; `failed` (a timeout, a
+ * gater refusal, a handshake error) says nothing about the peer: on a busy
+ * machine a live peer's dial can take seconds.
+ */
+export type DialOutcome = 'connected' | 'refused' | 'failed'
+
+/** Larger than any members-topic message (messages.ts caps them far below): IDONTWANT is never sent. */
+const MAX_GOSSIP_IDONTWANT_OFF = 1 << 20
 
 const DHT_TIMEOUT_MS = 10_000
 const DIAL_TIMEOUT_MS = 5_000
@@ -169,7 +180,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     onPeerDisconnect: peerEvent('peer:disconnect'),
     isConnected,
     dialPeer: async (peerId, addrs, o) => {
-      try { await dialAddrs(peerId, addrs, o?.timeoutMs ?? DIAL_TIMEOUT_MS); return true } catch { return false }
+      try { await dialAddrs(peerId, addrs, o?.timeoutMs ?? DIAL_TIMEOUT_MS); return 'connected' } catch (err) { return isRefusal(err) ? 'refused' : 'failed' }
     },
     setKnownPeers: peers => {
       memberAddrs.clear()
@@ -196,8 +207,14 @@ function libp2pOptions (init: MeshNodeInit): Parameters<typeof createLibp2p<Mesh
     ...(init.psk !== undefined ? { connectionProtector: preSharedKey({ psk: init.psk }) } : {}),
     connectionManager: { allow },
     ...(init.denyPeer !== undefined ? { connectionGater: gaterOf(init.denyPeer) } : {}),
-    // Moderate monitor on its own ping protocol: fast settings cause false disconnects under load (guide §0.10).
-    connectionMonitor: { protocolPrefix: 'gridmesh', pingInterval: 5_000, pingTimeout: { minTimeout: 3_000, maxTimeout: 10_000 } },
+    // The monitor measures RTT on its own ping protocol but never aborts a
+    // connection: on a saturated machine a live peer's ping can take seconds,
+    // and each false abort cost a reconnect, a member marked dead and its
+    // WireGuard peer removed and re-added (measured: ~40 false deaths while 10
+    // daemons start on 2 cores). A crashed daemon still drops at once (its
+    // host answers RST); a hung or cut-off one goes quiet and membership's
+    // heartbeat timeout decides (guide §0.10).
+    connectionMonitor: { protocolPrefix: 'gridmesh', pingInterval: 5_000, pingTimeout: { minTimeout: 3_000, maxTimeout: 10_000 }, abortConnectionOnPingFailure: false },
     services: {
       identify: identify(),
       ping: ping(),
@@ -223,6 +240,11 @@ function libp2pOptions (init: MeshNodeInit): Parameters<typeof createLibp2p<Mesh
         Dlo: 2,
         Dhi: 5,
         Dout: 1,
+        // IDONTWANT (gossipsub 1.2) saves duplicates of big messages on slow
+        // links; ours are ~1–2 KiB on a LAN-fast mesh, where the IDONTWANT
+        // arrives after the duplicate it asks to skip. Measured at N=10: the
+        // control RPCs it sends for every message cost more CPU than they saved.
+        idontwantMinDataSize: MAX_GOSSIP_IDONTWANT_OFF,
         ...(init.loopbackLab === true ? { scoreParams: { IPColocationFactorWeight: 0 } } : {})
       })
     }
@@ -276,6 +298,12 @@ async function dhtGet (dht: KadDHT, key: string, timeoutMs: number, log: Logger,
     onError?.()
   }
   return value
+}
+
+/** isRefusal: every address answered "connection refused" (a multi-address dial fails with an AggregateError). */
+export function isRefusal (err: unknown): boolean {
+  if (err instanceof AggregateError) return err.errors.length > 0 && err.errors.every(isRefusal)
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'ECONNREFUSED'
 }
 
 /** safe runs an event callback so that a throwing callback can't break libp2p's dispatch. */

@@ -3,11 +3,12 @@
  * single timeout; three signals are combined:
  *  - gossip heartbeats (arrive through any path, so a cut link alone can't kill),
  *  - libp2p connection events (a killed daemon's RST arrives in milliseconds),
- *  - the outcome of the redial we make right after a disconnect.
+ *  - the outcome of the redial we make right after a disconnect (only a
+ *    refused one counts: a timed-out dial on a busy machine proves nothing).
  *
  *   alive ──(no heartbeat 2×H, or disconnect)──► suspect ──(heartbeat)──► alive
  *   any ──(no heartbeat for deadAfterMs)──► dead
- *   any ──(disconnected ∧ redial failed ∧ no heartbeat for crashConfirmMs)──► dead
+ *   any ──(disconnected ∧ redial refused ∧ no heartbeat for crashConfirmMs)──► dead
  *   dead ──(heartbeat)──► alive   (membership decides whether to believe it)
  */
 
@@ -43,7 +44,12 @@ export interface Liveness {
   readonly connected: boolean
   /** Whether the redial after the last disconnect failed. */
   readonly redialFailed: boolean
+  /** Why a dead member died: silent past deadAfterMs, or disconnected with a refused redial. */
+  readonly deadReason?: DeadReason
 }
+
+/** Why liveness declared a member dead (logged, so an operator can tell a crash from a partition). */
+export type DeadReason = 'silent' | 'unreachable'
 
 /** Inputs of the reducer; `at` is the injected clock's time. */
 export type LivenessEvent =
@@ -82,8 +88,8 @@ function apply (s: Liveness, ev: LivenessEvent): Liveness {
 function evaluate (s: Liveness, at: number, cfg: LivenessConfig): Liveness {
   if (s.state === 'dead') return s
   const silent = at - s.lastHeartbeat
-  if (silent >= cfg.deadAfterMs) return { ...s, state: 'dead' }
-  if (!s.connected && s.redialFailed && silent >= cfg.crashConfirmMs) return { ...s, state: 'dead' }
+  if (silent >= cfg.deadAfterMs) return { ...s, state: 'dead', deadReason: 'silent' }
+  if (!s.connected && s.redialFailed && silent >= cfg.crashConfirmMs) return { ...s, state: 'dead', deadReason: 'unreachable' }
   if (silent >= 2 * cfg.heartbeatMs) return { ...s, state: 'suspect' }
   return s
 }

@@ -6,7 +6,7 @@
  * seq or a fresh heartbeat (a restarted node republishes with a higher seq).
  */
 import { initialLiveness, stepLiveness } from './liveness.ts'
-import type { Liveness, LivenessConfig, LivenessEvent, LivenessState } from './liveness.ts'
+import type { DeadReason, Liveness, LivenessConfig, LivenessEvent, LivenessState } from './liveness.ts'
 import type { NodeRecord } from './record.ts'
 
 /** One member as the rest of gridmesh sees it. */
@@ -33,6 +33,8 @@ export type RecordSource = 'announce' | 'dht'
 export class MemberTable {
   private readonly entries = new Map<string, Entry>()
   private readonly departed = new Map<string, Departed>()
+  /** Members that died since the last drainDeaths(), for the caller's log. */
+  private deaths: Array<{ peerId: string, reason: DeadReason }> = []
 
   private readonly cfg: LivenessConfig
   private readonly maxDeparted: number
@@ -106,6 +108,13 @@ export class MemberTable {
     return changed
   }
 
+  /** drainDeaths returns (and forgets) who died since the last call, and why. */
+  drainDeaths (): Array<{ peerId: string, reason: DeadReason }> {
+    const out = this.deaths
+    this.deaths = []
+    return out
+  }
+
   /** snapshot copies the current members (dead ones are never in the table). */
   snapshot (): MemberSnapshot {
     const out = new Map<string, MemberView>()
@@ -123,6 +132,7 @@ export class MemberTable {
     if (next.state === 'dead') {
       this.entries.delete(id)
       this.remember(id, { kind: 'dead', seq: e.record.seq, until: e.record.expiresAt })
+      this.deaths.push({ peerId: id, reason: next.deadReason ?? 'silent' })
       return true
     }
     return changed

@@ -159,7 +159,10 @@ class MembershipService implements Membership {
     this.own = { bytes, record }
     this.init.seqs.observe(this.node.peerId, record.seq)
     this.announceSoon()
-    await this.putOwn()
+    // Not awaited: a DHT put can take its whole timeout (the first node has
+    // nobody to store it), and start() must not hold up the prober and the
+    // admin socket meanwhile; members learn the record from the announce.
+    this.guard('put', async () => { await this.putOwn() })
   }
 
   async republish (): Promise<void> { await this.setOwnRecord(await this.init.ownRecord()) }
@@ -201,6 +204,7 @@ class MembershipService implements Membership {
   }
 
   private emitChange (): void {
+    for (const d of this.table.drainDeaths()) this.log.info({ peer: d.peerId, reason: d.reason }, 'member dead')
     const snap = this.table.snapshot()
     this.node.setKnownPeers(new Map([...snap].map(([id, m]) => [id, m.record.addrs])))
     for (const cb of this.listeners) {
@@ -219,11 +223,16 @@ class MembershipService implements Membership {
     await this.node.publish(this.topic, data)
   }
 
+  /** putOwn stores our record in the DHT; a failed put (a timeout on a busy mesh) is retried on the next connect or republish. */
   private async putOwn (): Promise<void> {
     if (this.own === null) return
-    const r = await this.node.putRecord(recordKey(this.init.mesh, this.node.peerId), this.own.bytes)
-    this.storedRemotely ||= r.stored > 0
-    this.log.debug({ stored: r.stored, failed: r.failed }, 'own record put')
+    try {
+      const r = await this.node.putRecord(recordKey(this.init.mesh, this.node.peerId), this.own.bytes)
+      this.storedRemotely ||= r.stored > 0
+      this.log.debug({ stored: r.stored, failed: r.failed }, 'own record put')
+    } catch (err) {
+      this.log.debug({ err: errText(err) }, 'own record put failed')
+    }
   }
 
   /** verifyRecord decodes a record for `peer`, reusing the member's last verified copy when identical. */
@@ -240,8 +249,10 @@ class MembershipService implements Membership {
   private admit (record: NodeRecord, b64: string, source: RecordSource, linkReport?: unknown): TopicVerdict {
     const peer = record.peerId
     if (record.seq < this.init.seqs.get(peer)) return this.refuse('stale-seq', peer)
+    const known = this.table.has(peer)
     const outcome = this.table.offer(record, b64, source, this.clock.now(), this.node.isConnected(peer), linkReport)
     if (outcome === 'stale') return this.refuse('stale-seq', peer)
+    if (outcome === 'changed' && !known) this.log.info({ peer, prefix: record.prefix, source }, 'member joined')
     this.init.seqs.observe(peer, record.seq)
     if (outcome === 'changed') this.changed()
     return 'accept'
@@ -297,9 +308,11 @@ class MembershipService implements Membership {
     if (this.table.event(peer, { type: 'disconnect', at: this.clock.now() })) this.changed()
     const addrs = this.table.recordOf(peer)?.record.addrs ?? []
     this.guard('redial', async () => {
-      const ok = await this.node.dialPeer(peer, addrs, { timeoutMs: REDIAL_TIMEOUT_MS })
-      const type = ok ? 'connect' as const : 'redial-failed' as const
-      if (!this.stopped && this.table.event(peer, { type, at: this.clock.now() })) this.changed()
+      const outcome = await this.node.dialPeer(peer, addrs, { timeoutMs: REDIAL_TIMEOUT_MS })
+      // Only a refusal is crash evidence; a slow dial leaves the verdict to heartbeat silence.
+      if (outcome === 'failed' || this.stopped) return
+      const type = outcome === 'connected' ? 'connect' as const : 'redial-failed' as const
+      if (this.table.event(peer, { type, at: this.clock.now() })) this.changed()
     })
   }
 

@@ -24,6 +24,17 @@ import type { PeerIdString } from './types.ts'
 export const PROBE_PORT = 51821
 /** Probe period: with DOWN_AFTER_FAILURES = 3, a dead link is noticed in about a second. */
 export const PROBE_INTERVAL_MS = 300
+/**
+ * A link that answered this many probes in a row is calm and is probed only
+ * every CALM_PROBE_EVERY ticks; any failure, or a probe that stays unanswered
+ * for two intervals, puts it back on every tick. Probes are most of an idle
+ * daemon's packets (and of its wireguard-go's CPU): this divides them by ~5
+ * on a healthy mesh while a breaking link is still probed at full rate
+ * within one calm interval.
+ */
+export const CALM_AFTER_SUCCESSES = 5
+/** A calm link is probed every this many ticks. */
+export const CALM_PROBE_EVERY = 5
 /** A probe with no echo after this long failed. Far above any sane in-mesh RTT, small enough to react fast. */
 export const PROBE_TIMEOUT_MS = 1000
 /** Ceiling of the adaptive timeout: past this a path is unusable for traffic anyway. */
@@ -124,6 +135,10 @@ class Prober implements LinkProber {
   private targets = new Map<PeerIdString, string>()
   private sources = new Set<string>()
   private readonly pending = new Map<string, Pending>()
+  /** Per-peer consecutive answered probes (calm links are probed less often). */
+  private readonly streak = new Map<PeerIdString, number>()
+  /** Per-peer monotonic time of the last probe sent. */
+  private readonly lastSent = new Map<PeerIdString, number>()
   /** Per-peer smoothed RTT and variance (RFC 6298), for the adaptive timeout. */
   private readonly rtt = new Map<PeerIdString, { srtt: number, rttvar: number }>()
   /** Random per-instance nonce prefix, so a restarted prober never matches an old echo. */
@@ -144,7 +159,7 @@ class Prober implements LinkProber {
 
   setTargets (targets: ReadonlyMap<PeerIdString, Ipv6Address>): void {
     this.targets = new Map([...targets].map(([peer, addr]) => [peer, normalize(addr)]))
-    for (const peer of this.rtt.keys()) if (!this.targets.has(peer)) this.rtt.delete(peer)
+    for (const m of [this.rtt, this.streak, this.lastSent]) for (const peer of m.keys()) if (!this.targets.has(peer)) m.delete(peer)
     this.sources = new Set(this.targets.values())
     for (const [nonce, p] of this.pending) {
       if (this.targets.get(p.peer) !== p.address) this.pending.delete(nonce)
@@ -206,8 +221,22 @@ class Prober implements LinkProber {
    */
   private tick (): void {
     const mono = this.clock.monotonicMs()
-    for (const [peer, address] of this.targets) this.send(peer, address, mono)
+    const late = this.lateProbes(mono)
+    for (const [peer, address] of this.targets) {
+      const calm = (this.streak.get(peer) ?? 0) >= CALM_AFTER_SUCCESSES && !late.has(peer)
+      const since = mono - (this.lastSent.get(peer) ?? -Infinity)
+      // 0.5 tick of slack: timers fire a little early or late, and a calm link must not slip a whole tick.
+      if (calm && since < (CALM_PROBE_EVERY - 0.5) * this.intervalMs) continue
+      this.send(peer, address, mono)
+    }
     setImmediate(() => { this.failOverdue(mono) })
+  }
+
+  /** lateProbes: peers with a probe unanswered for two intervals (not failed yet, but no longer calm). */
+  private lateProbes (mono: number): Set<PeerIdString> {
+    const out = new Set<PeerIdString>()
+    for (const p of this.pending.values()) if (mono - p.sentMono >= 2 * this.intervalMs) out.add(p.peer)
+    return out
   }
 
   /**
@@ -234,6 +263,7 @@ class Prober implements LinkProber {
     for (const [nonce, p] of this.pending) {
       if (mono - p.sentMono < this.timeoutFor(p.peer)) continue
       this.pending.delete(nonce)
+      this.streak.set(p.peer, 0)
       this.init.onResult(p.peer, { ok: false, at: this.clock.now() })
     }
   }
@@ -243,6 +273,7 @@ class Prober implements LinkProber {
     this.counter = (this.counter + 1) >>> 0
     const nonce = this.noncePrefix + this.counter.toString(16).padStart(8, '0')
     this.pending.set(nonce, { peer, address, sentMono: mono })
+    this.lastSent.set(peer, mono)
     this.socket.send(encodeProbe({ kind: ProbeKind.PROBE, nonce, sentAt: this.clock.now() }), this.remotePort, address)
   }
 
@@ -259,6 +290,7 @@ class Prober implements LinkProber {
     this.pending.delete(packet.nonce)
     const rttMs = Math.max(0, this.clock.monotonicMs() - p.sentMono)
     this.observeRtt(p.peer, rttMs)
+    this.streak.set(p.peer, (this.streak.get(p.peer) ?? 0) + 1)
     this.init.onResult(p.peer, { ok: true, rttMs, at: this.clock.now() })
   }
 }

@@ -18,6 +18,9 @@ import { WireguardGoSupervisor } from './supervisor.ts'
 import { wgPublicKeyOf } from './pubkey.ts'
 import { createKernelLink } from './kernel.ts'
 
+/** How old a read may be to stand in for the read an apply starts with (see readRemembered). */
+const FRESH_READ_MS = 250
+
 /** Which implementation to use; `auto` tries the kernel module first. */
 export type WireGuardMode = 'auto' | 'kernel' | 'userspace'
 
@@ -85,6 +88,7 @@ export function createWireGuardDriver (init: WireGuardDriverInit): SupervisedWir
   })
 
   async function configure (config: KeyAndPort): Promise<void> {
+    generation++ // a new or restarted device: no earlier read describes it
     await setDeviceKeyAndPort(runner, iface, config)
     await runner.run('ip', ['link', 'set', 'dev', iface, 'up'])
     await verifyOwnNamespace(config.listenPort)
@@ -160,10 +164,30 @@ export function createWireGuardDriver (init: WireGuardDriverInit): SupervisedWir
     log.info({ iface, backend }, 'wireguard interface up')
   }
 
+  /**
+   * The reconcile pass reads the device and applies right after; each read is
+   * a `wg` process, so an apply starts from a read this recent instead of
+   * making its own. `generation` moves on every change we make (and on a
+   * restart), so a read that raced with a change is never reused.
+   */
+  let recent: { state: DeviceState, at: number, generation: number } | null = null
+  let generation = 0
+  async function readRemembered (): Promise<DeviceState> {
+    const started = generation
+    const state = await readDeviceState(runner, iface)
+    if (generation === started) recent = { state, at: performance.now(), generation }
+    return state
+  }
+  function freshRead (): DeviceState | null {
+    if (recent === null || recent.generation !== generation || performance.now() - recent.at > FRESH_READ_MS) return null
+    return recent.state
+  }
+
   async function applyLocked (desired: DeviceConfig): Promise<readonly PeerChange[]> {
     checkInvariants(desired, meshPrefix)
     lastDesired = desired
-    const current = await readDeviceState(runner, iface)
+    const current = freshRead() ?? await readDeviceState(runner, iface)
+    generation++
     if (current.listenPort !== desired.listenPort || current.publicKey !== wgPublicKeyOf(desired.privateKey)) {
       keyAndPort = { privateKey: desired.privateKey, listenPort: desired.listenPort }
       await setDeviceKeyAndPort(runner, iface, keyAndPort)
@@ -179,6 +203,7 @@ export function createWireGuardDriver (init: WireGuardDriverInit): SupervisedWir
   }
 
   async function downLocked (): Promise<void> {
+    generation++
     await supervisor.stop()
     await deleteLink(runner, iface)
     if (await probeUapiSocket(sock) === 'stale') removeSocket(sock)
@@ -192,7 +217,7 @@ export function createWireGuardDriver (init: WireGuardDriverInit): SupervisedWir
     get pid () { return supervisor.pid },
     onRestart: listener => { listeners.add(listener); return () => { listeners.delete(listener) } },
     up: config => serial(() => upLocked(config)),
-    read: (): Promise<DeviceState> => readDeviceState(runner, iface),
+    read: readRemembered,
     apply: desired => serial(() => applyLocked(desired)),
     down: () => serial(downLocked)
   }

@@ -2,6 +2,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { initialLiveness, livenessConfig, stepLiveness } from '../../../src/mesh/liveness.ts'
 import { MemberTable } from '../../../src/mesh/member-table.ts'
+import { isRefusal } from '../../../src/mesh/libp2p-node.ts'
 import { startRedialLoop } from '../../../src/mesh/redial.ts'
 import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES } from '../../../src/mesh/messages.ts'
 import { rejectionReason } from './helpers.ts'
@@ -114,6 +115,24 @@ test('redial loop: retries with backoff 250 ms → 2 s, never gives up', () => {
     assert.equal(gaps.slice(0, 5), [250, 500, 1_000, 2_000, 2_000])
     assert.ok(gaps.every(g => g <= 2_000) && attempts.length >= 15, `attempts ${attempts.length}`)
   })()
+})
+
+test('a death says why: silent past deadAfter, or unreachable (disconnect + refused redial)', () => {
+  const silent = run([{ type: 'heartbeat', at: 1_000 }, { type: 'tick', at: 1_000 + cfg.deadAfterMs }])
+  assert.is(silent.state, 'dead'); assert.is(silent.deadReason, 'silent')
+  const crashed = run([{ type: 'heartbeat', at: 1_000 }, { type: 'disconnect', at: 1_100 }, { type: 'redial-failed', at: 1_120 }, { type: 'tick', at: 1_000 + cfg.crashConfirmMs }])
+  assert.is(crashed.state, 'dead'); assert.is(crashed.deadReason, 'unreachable')
+})
+
+test('only a refused dial is crash evidence; timeouts and mixed failures are not', () => {
+  const refused = Object.assign(new Error('connect ECONNREFUSED 10.0.0.2:7700'), { code: 'ECONNREFUSED' })
+  const timeout = Object.assign(new Error('The operation was aborted due to timeout'), { name: 'TimeoutError', code: 23 })
+  assert.ok(isRefusal(refused))
+  assert.ok(isRefusal(new AggregateError([refused, refused], 'All multiaddr dials failed')))
+  assert.not.ok(isRefusal(timeout))
+  assert.not.ok(isRefusal(new AggregateError([refused, timeout], 'All multiaddr dials failed')))
+  assert.not.ok(isRefusal(new AggregateError([], 'nothing dialled')))
+  assert.not.ok(isRefusal('ECONNREFUSED'))
 })
 
 test.run()

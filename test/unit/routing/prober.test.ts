@@ -2,7 +2,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createSocket } from 'node:dgram'
 import type { Socket } from 'node:dgram'
-import { createLinkProber } from '../../../src/routing/prober.ts'
+import { CALM_AFTER_SUCCESSES, CALM_PROBE_EVERY, createLinkProber } from '../../../src/routing/prober.ts'
 import { decodeProbe, encodeProbe, echoOf, ProbeKind, PROBE_SIZE } from '../../../src/routing/probe-packet.ts'
 import { ErrorCodes, isGridmeshError } from '../../../src/errors.ts'
 import { testLogger } from '../../../src/log.ts'
@@ -158,6 +158,41 @@ test('a probe with no echo fails once its timeout has passed (fake socket and cl
   await waitFor(() => results.length > 0)
   p.stop()
   assert.equal(results[0], { ok: false, at: 6000 })
+})
+
+
+test('a calm link is probed about 1/CALM_PROBE_EVERY as often as a failing one, and a failure makes it fast again', async () => {
+  // Two targets behind one fake socket: A echoes every probe, B never answers. Counting
+  // both over the same window makes the ratio independent of how fast timers run here.
+  let answerA = true
+  const sends = { A: 0, B: 0 }
+  let deliver: ((buf: Buffer, from: { address: string, port: number }) => void) | null = null
+  const factory: ProbeSocketFactory = onMessage => {
+    deliver = onMessage
+    return {
+      bind: async () => {},
+      send: (buf, port, address) => {
+        if (address === 'fd00::a') { sends.A++; if (answerA) setImmediate(() => deliver?.(echoOf(Buffer.from(buf)), { address, port })) } else sends.B++
+      },
+      close: () => {}
+    }
+  }
+  const results: Array<{ peer: string, ok: boolean }> = []
+  const p = createLinkProber({ socketFactory: factory, logger, bindAddress: 'fd00::2', intervalMs: 10, timeoutMs: 30, onResult: (peer, r) => { results.push({ peer, ok: r.ok }) } })
+  p.setTargets(new Map([['A', 'fd00::a' as Ipv6Address], ['B', 'fd00::b' as Ipv6Address]]))
+  try {
+    await p.start()
+    await waitFor(() => results.filter(r => r.peer === 'A' && r.ok).length >= CALM_AFTER_SUCCESSES + 2)
+    sends.A = 0; sends.B = 0
+    await waitFor(() => sends.B >= 10 * CALM_PROBE_EVERY)
+    assert.ok(sends.A <= 2 * sends.B / CALM_PROBE_EVERY + 1, `calm A got ${sends.A} probes while failing B got ${sends.B}`)
+    assert.ok(sends.A >= 2, 'a calm link is still probed')
+    answerA = false
+    await waitFor(() => results.some(r => r.peer === 'A' && !r.ok))
+    sends.A = 0; sends.B = 0
+    await waitFor(() => sends.B >= 20)
+    assert.ok(sends.A >= sends.B - 3, `after a failure A is probed every tick again (A ${sends.A}, B ${sends.B})`)
+  } finally { p.stop() }
 })
 
 test.run()

@@ -160,4 +160,29 @@ test('down stops wireguard-go, is idempotent, and leaves no socket', async () =>
   assert.is(s.children.length, 1)
 })
 
+test('an apply right after a read reuses it (one `wg show dump` fewer), never after its own change or a restart', async () => {
+  const s = fakeSystem()
+  await s.driver.up({ privateKey: priv(9), listenPort: 51820 })
+  const dumps = (): number => s.runner.lines().filter(l => l === 'wg show gm0 dump').length
+  try {
+    await s.driver.read()
+    const before = dumps()
+    await s.driver.apply(desired)
+    assert.is(dumps(), before, 'the fresh read stood in for the apply\'s own')
+    await s.driver.apply(desired)
+    assert.is(dumps(), before + 1, 'after a change the apply reads the device again')
+    let restarted = false
+    s.driver.onRestart(async () => { restarted = true })
+    await s.driver.read()
+    const n = dumps()
+    s.resetDump() // the new TUN device starts empty
+    s.children[0]?.crash()
+    const deadline = Date.now() + 3000
+    while (!restarted && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 10))
+    assert.ok(restarted)
+    assert.ok(dumps() > n, 'the re-apply after a restart read the new device, not the read from before it')
+    assert.is(s.runner.calls.filter(c => c.args[2] === 'peer' && c.args[3] === pub(1)).length, 2, 'peer re-added after restart')
+  } finally { await s.driver.down() }
+})
+
 test.run()
