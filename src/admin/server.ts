@@ -49,8 +49,9 @@ function readBody (req: IncomingMessage): Promise<unknown> {
     let size = 0
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => {
+      if (size > MAX_BODY) return // refused already; the reply closes the connection (see send)
       size += c.length
-      if (size > MAX_BODY) { reject(new GridmeshError(ErrorCodes.ADMIN_REQUEST, 'request body too large')); req.destroy(); return }
+      if (size > MAX_BODY) { reject(new GridmeshError(ErrorCodes.ADMIN_REQUEST, 'request body too large')); return }
       chunks.push(c)
     })
     req.on('end', () => {
@@ -83,11 +84,16 @@ export function buildAdminHandler (services: AdminServices): (req: IncomingMessa
   return (req, res) => {
     const send = (status: number, payload: unknown): void => {
       const text = JSON.stringify(payload)
-      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+      // A reply before the whole body was read (e.g. too large) closes the connection instead of reading on.
+      const close = req.complete ? {} : { connection: 'close' }
+      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...close })
       res.end(text)
     }
     const url = (req.url ?? '/').split('?')[0] ?? '/'
-    const query = new URL(req.url ?? '/', 'http://admin').searchParams
+    // Not `new URL(req.url, base)`: it throws on request targets such as `//a:b`, and a
+    // throw here escapes the request listener and kills the daemon.
+    const q = (req.url ?? '').indexOf('?')
+    const query = new URLSearchParams(q < 0 ? '' : (req.url ?? '').slice(q + 1).split('#')[0] ?? '')
     const handler = routes[`${req.method ?? 'GET'} ${url}`]
     if (handler === undefined) {
       const known = Object.keys(routes).some(k => k.endsWith(` ${url}`))

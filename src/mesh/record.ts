@@ -8,14 +8,13 @@
  */
 import { RecordEnvelope } from '@libp2p/peer-record'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
-import { isIPv6 } from 'node:net'
 import { z } from 'zod'
 import { GridmeshError, ErrorCodes } from '../errors.ts'
 import { parseEndpoint } from './endpoint.ts'
 import { ADMISSION_REJECT_REASONS } from '../admission/codec.ts'
+import { parseIpv6Prefix, prefixLength, type Ipv6Prefix } from '../net/prefix.ts'
 import type { PrivateKey, Record as Libp2pRecord } from '@libp2p/interface'
 import type { WgPublicKey } from '../keys/types.ts'
-import type { Ipv6Prefix } from '../net/prefix.ts'
 
 /** Domain-separation string: a signature over a record can't be replayed as another libp2p envelope. */
 export const RECORD_DOMAIN = 'gridmesh-node-record'
@@ -55,10 +54,14 @@ const WG_KEY_RE = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/ // 44 chars ⇔ exact
 const MESH_RE = /^[A-Za-z0-9._-]{1,64}$/ // no '/': the mesh is a DHT key segment
 const MULTIADDR_RE = /^\/[A-Za-z0-9./:_-]{1,254}$/
 
+/**
+ * Canonical only (RFC 5952, host bits zero), as in certificates: owners, the
+ * collision rule and allowed-ips compare prefixes as strings, so another
+ * spelling of a member's /64 (`…:12:0::/64`) must not count as another /64.
+ */
 const prefixSchema = z.string().max(43).refine(s => {
-  const [addr, len, extra] = s.split('/')
-  return extra === undefined && len === '64' && addr !== undefined && isIPv6(addr) && addr === addr.toLowerCase()
-}, 'prefix must be an IPv6 /64')
+  try { return parseIpv6Prefix(s, ErrorCodes.RECORD_INVALID) === s && prefixLength(s as Ipv6Prefix) === 64 } catch { return false }
+}, 'prefix must be a canonical IPv6 /64')
 
 /** The signed payload schema. Strict: unknown keys are refused, every string and array is bounded. */
 export const recordPayloadSchema = z.strictObject({
