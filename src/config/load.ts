@@ -69,8 +69,10 @@ function readConfigFile (path: string, read: (p: string) => string): Record<stri
 /** loadConfig merges and validates; throws CONFIG_INVALID with one clear line. */
 export function loadConfig (sources: ConfigSources): Config {
   const read = sources.readFile ?? ((p: string) => readFileSync(p, 'utf8'))
-  const merged: Record<string, unknown> = {}
-  const origin: Record<string, string> = {}
+  // Null-prototype maps: a `__proto__` key (from YAML or a flag parser) is then
+  // an own key like any other, refused below as unknown, never a prototype.
+  const merged: Record<string, unknown> = Object.create(null) as Record<string, unknown>
+  const origin: Record<string, string> = Object.create(null) as Record<string, string>
   const configPath = (sources.flags.config as string | undefined) ?? sources.env.GRIDMESH_CONFIG
   if (configPath !== undefined) {
     const file = readConfigFile(configPath, read)
@@ -96,7 +98,10 @@ export function loadConfig (sources: ConfigSources): Config {
     const key = issue?.path[0]
     if (issue?.code === 'unrecognized_keys') {
       const keys = (issue as { keys: string[] }).keys
-      throw invalid(`unknown config key${keys.length > 1 ? 's' : ''} ${keys.map(k => `"${k}"`).join(', ')} in config file ${configPath ?? ''}; valid keys: ${CONFIG_KEYS.join(', ')}`)
+      const first = keys[0] ?? ''
+      const o = origin[first] ?? ''
+      const from = o.startsWith('--') ? `flag ${o}` : `config file ${configPath ?? ''}`
+      throw invalid(`unknown config key${keys.length > 1 ? 's' : ''} ${keys.map(k => `"${k}"`).join(', ')} in ${from}; valid keys: ${CONFIG_KEYS.join(', ')}`)
     }
     const where = typeof key === 'string' ? (origin[key] ?? flagName(key)) : 'config'
     throw invalid(`invalid ${where}: ${issue?.message ?? 'invalid value'}`)
