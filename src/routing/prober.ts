@@ -39,6 +39,8 @@ export const CALM_PROBE_EVERY = 5
 export const PROBE_TIMEOUT_MS = 1000
 /** Ceiling of the adaptive timeout: past this a path is unusable for traffic anyway. */
 export const MAX_PROBE_TIMEOUT_MS = 3000
+/** How long a failed probe's echo is still accepted as a (late) success. */
+export const LATE_ECHO_MS = 2 * MAX_PROBE_TIMEOUT_MS
 /** First retry delay when the link address is not usable yet (IPv6 DAD keeps a new address "tentative" ~1 s). */
 export const BIND_RETRY_MIN_MS = 100
 /** Retry delay cap: doubling stops here so the prober starts soon after the address appears. */
@@ -135,6 +137,13 @@ class Prober implements LinkProber {
   private targets = new Map<PeerIdString, string>()
   private sources = new Set<string>()
   private readonly pending = new Map<string, Pending>()
+  /**
+   * Probes already reported failed, kept a while longer: an echo that still
+   * arrives proves the link works (it is only slow, e.g. a starved CPU) and
+   * teaches the adaptive timeout the real RTT. Without this a link whose RTT
+   * exceeds the timeout never produces an RTT sample and stays down.
+   */
+  private readonly late = new Map<string, Pending>()
   /** Per-peer consecutive answered probes (calm links are probed less often). */
   private readonly streak = new Map<PeerIdString, number>()
   /** Per-peer monotonic time of the last probe sent. */
@@ -161,8 +170,8 @@ class Prober implements LinkProber {
     this.targets = new Map([...targets].map(([peer, addr]) => [peer, normalize(addr)]))
     for (const m of [this.rtt, this.streak, this.lastSent]) for (const peer of m.keys()) if (!this.targets.has(peer)) m.delete(peer)
     this.sources = new Set(this.targets.values())
-    for (const [nonce, p] of this.pending) {
-      if (this.targets.get(p.peer) !== p.address) this.pending.delete(nonce)
+    for (const m of [this.pending, this.late]) {
+      for (const [nonce, p] of m) if (this.targets.get(p.peer) !== p.address) m.delete(nonce)
     }
   }
 
@@ -182,6 +191,7 @@ class Prober implements LinkProber {
     this.socket?.close()
     this.socket = null
     this.pending.clear()
+    this.late.clear()
   }
 
   /** bindWithRetry retries only EADDRNOTAVAIL (address not there or still tentative); other errors are fatal. */
@@ -260,9 +270,11 @@ class Prober implements LinkProber {
 
   private failOverdue (mono: number): void {
     if (this.stopped) return
+    for (const [nonce, p] of this.late) if (mono - p.sentMono > LATE_ECHO_MS) this.late.delete(nonce)
     for (const [nonce, p] of this.pending) {
       if (mono - p.sentMono < this.timeoutFor(p.peer)) continue
       this.pending.delete(nonce)
+      this.late.set(nonce, p)
       this.streak.set(p.peer, 0)
       this.init.onResult(p.peer, { ok: false, at: this.clock.now() })
     }
@@ -285,9 +297,10 @@ class Prober implements LinkProber {
       this.socket?.send(echoOf(buf), from.port, from.address)
       return
     }
-    const p = this.pending.get(packet.nonce)
+    const p = this.pending.get(packet.nonce) ?? this.late.get(packet.nonce)
     if (p === undefined || p.address !== source) return
     this.pending.delete(packet.nonce)
+    this.late.delete(packet.nonce)
     const rttMs = Math.max(0, this.clock.monotonicMs() - p.sentMono)
     this.observeRtt(p.peer, rttMs)
     this.streak.set(p.peer, (this.streak.get(p.peer) ?? 0) + 1)

@@ -195,4 +195,30 @@ test('a calm link is probed about 1/CALM_PROBE_EVERY as often as a failing one, 
   } finally { p.stop() }
 })
 
+test('an echo that comes after its probe failed still counts: the link is slow, not broken, and the timeout learns the RTT', async () => {
+  // Every echo arrives 120 ms after its probe, far past the 30 ms timeout. Without late
+  // echoes this link would fail forever; with them, failures are followed by successes
+  // and the adaptive timeout grows until probes stop failing.
+  let deliver: ((buf: Buffer, from: { address: string, port: number }) => void) | null = null
+  const factory: ProbeSocketFactory = onMessage => {
+    deliver = onMessage
+    return {
+      bind: async () => {},
+      send: (buf, port, address) => { const echo = echoOf(Buffer.from(buf)); setTimeout(() => deliver?.(echo, { address, port }), 120) },
+      close: () => {}
+    }
+  }
+  const results: ProbeOutcome[] = []
+  const p = createLinkProber({ socketFactory: factory, logger, bindAddress: 'fd00::2', intervalMs: 20, timeoutMs: 30, onResult: (_peer, r) => { results.push(r) } })
+  p.setTargets(new Map([['S', 'fd00::5' as Ipv6Address]]))
+  try {
+    await p.start()
+    await waitFor(() => results.some(r => r.ok))
+    const late = results.find(r => r.ok)
+    assert.ok(late?.rttMs !== undefined && late.rttMs >= 100, `a late echo reports its real RTT (${String(late?.rttMs)})`)
+    // Once the timeout has learned ~120 ms, a long run of probes passes without a failure.
+    await waitFor(() => { const tail = results.slice(-15); return tail.length === 15 && tail.every(r => r.ok) }, 8000)
+  } finally { p.stop() }
+})
+
 test.run()
