@@ -13,6 +13,7 @@ import { issueCertificate, verifyCertificate } from '../../../src/admission/cert
 import { decodeToken, encodeToken } from '../../../src/admission/token.ts'
 import { createRevocation, encodeRevocation, verifyRevocation } from '../../../src/admission/revocation.ts'
 import { HOUR, MESH, NOW, PREFIX, WG, newAuthority, newPeerId, newToken } from './helpers.ts'
+import { mutate, mutationsArb as mutationArb, sameBytes } from '../fuzz/helpers.ts'
 
 const RUNS = 2000
 const SEED = 0x6d657368
@@ -40,23 +41,6 @@ async function accepts (fn: () => Promise<unknown>): Promise<boolean> {
   }
 }
 
-/** A mutation: flip a bit, set a byte, insert, delete, or truncate, at fuzzed positions. */
-const mutationArb = fc.array(fc.tuple(fc.constantFrom('flip', 'set', 'insert', 'delete', 'truncate'), fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 })
-
-function mutate (input: Uint8Array, ops: ReadonlyArray<readonly [string, number, number]>): Uint8Array {
-  const out = [...input]
-  for (const [op, pos, val] of ops) {
-    const i = out.length === 0 ? 0 : pos % out.length
-    if (op === 'flip') out[i] = (out[i] ?? 0) ^ (1 << (val % 8))
-    else if (op === 'set') out[i] = val
-    else if (op === 'insert') out.splice(i, 0, val)
-    else if (op === 'delete') out.splice(i, 1)
-    else out.length = i
-  }
-  return Uint8Array.from(out)
-}
-
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i])
 const textBytes = (s: string): Uint8Array => new TextEncoder().encode(s)
 const bytesText = (b: Uint8Array): string => new TextDecoder().decode(b)
 const params = { numRuns: RUNS, seed: SEED }

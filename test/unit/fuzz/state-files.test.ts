@@ -27,6 +27,7 @@ import { generateWgKeyPair, wgPublicKeyFromPrivate } from '../../../src/keys/wg-
 import { parseIpv6Prefix } from '../../../src/net/prefix.ts'
 import { newAuthority, newToken } from '../admission/helpers.ts'
 import { fieldEditsArb, mutate, mutateText, mutationsArb, nastyJson, oneMutationArb, outcome, params, timeTests } from './helpers.ts'
+import { SAMPLE_STATE } from '../node-state/fixtures.ts'
 
 timeTests(test)
 
@@ -54,13 +55,7 @@ function fileArb (validText: string, validJson: Record<string, unknown>, nearVal
   )
 }
 
-const SAMPLE: NodeState = {
-  version: 1,
-  seq: 1_760_000_000_123,
-  prefix: parseIpv6Prefix('fd9f:6906:5255:30e1::/64'),
-  meshPrefix: parseIpv6Prefix('fd9f:6906:5255::/48'),
-  highestSeen: { '12D3KooWH3uVF6wv47WnArKHk5p6cvgCJEb74UTmxztmQDc298L3': 1_760_000_000_001 }
-}
+const SAMPLE = SAMPLE_STATE
 
 test('node state: corrupt files are STATE_CORRUPT; anything loaded saves and reloads to itself', async () => {
   const sane = await freshDir()

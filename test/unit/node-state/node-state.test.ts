@@ -9,6 +9,7 @@ import type { NodeState } from '../../../src/mesh/node-state.ts'
 import { parseIpv6Prefix } from '../../../src/net/prefix.ts'
 import { ErrorCodes, GridmeshError } from '../../../src/errors.ts'
 import type { ErrorCode } from '../../../src/errors.ts'
+import { SAMPLE_STATE } from './fixtures.ts'
 
 async function withTempDir (fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'gridmesh-state-'))
@@ -31,13 +32,7 @@ async function rejectsWith (promise: Promise<unknown>, code: ErrorCode, mention:
   throw new Error(`expected ${code}`)
 }
 
-const SAMPLE: NodeState = {
-  version: 1,
-  seq: 1_760_000_000_123,
-  prefix: parseIpv6Prefix('fd9f:6906:5255:30e1::/64'),
-  meshPrefix: parseIpv6Prefix('fd9f:6906:5255::/48'),
-  highestSeen: { '12D3KooWH3uVF6wv47WnArKHk5p6cvgCJEb74UTmxztmQDc298L3': 1_760_000_000_001 }
-}
+const SAMPLE = SAMPLE_STATE
 
 test('a missing state file gives the initial state', () => withTempDir(async (dir) => {
   assert.equal(await loadNodeState(dir), INITIAL_NODE_STATE)
