@@ -6,7 +6,7 @@
 import { encodeRecord } from '../mesh/record.ts'
 import { createRecordSelector, createRecordValidator, createSeqHighWater } from '../mesh/record-dht.ts'
 import { createDebouncedSave, HIGHEST_SEEN_SAVE_MS } from '../mesh/node-state.ts'
-import { createMeshNode, type MeshNode } from '../mesh/libp2p-node.ts'
+import { createMeshNode, dialableAddrs, type MeshNode } from '../mesh/libp2p-node.ts'
 import { createMembership, type Membership } from '../mesh/membership.ts'
 import { choosePrefix, linkAddress, nodeAddress, type Claim } from '../mesh/allocation.ts'
 import { createLinkProber, type LinkProber } from '../routing/prober.ts'
@@ -186,7 +186,7 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
     const expiresAt = Math.min(now + 3 * REPUBLISH_MS, c?.expiresAt ?? Number.MAX_SAFE_INTEGER)
     return encodeRecord({
       v: 1, mesh: config.mesh, peerId: self, wgPublicKey: identity.wg.publicKey, endpoints,
-      addrs: node.addrs().slice(0, 8), prefix: ownPrefix, seq, expiresAt,
+      addrs: dialableAddrs(node.addrs()).slice(0, 8), prefix: ownPrefix, seq, expiresAt,
       ...(c === null ? {} : { cert: toBase64url(c.bytes) })
     }, identity.libp2pKey)
   }

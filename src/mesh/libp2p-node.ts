@@ -121,7 +121,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
 
   const dialAddrs = async (peerId: string, addrs: readonly string[], timeoutMs: number): Promise<string> => {
     const signal = AbortSignal.timeout(timeoutMs)
-    const usable = remoteAddrs(addrs)
+    const usable = dialableAddrs(addrs)
     const target = usable.length > 0
       ? usable.map(a => multiaddr(a).decapsulateCode(421).encapsulate(`/p2p/${peerId}`))
       : peerIdFromString(peerId)
@@ -302,13 +302,15 @@ async function dhtGet (dht: KadDHT, key: string, timeoutMs: number, log: Logger,
 }
 
 /**
- * remoteAddrs drops loopback addresses from another node's record when it has
- * others: from here they reach our own daemon, never that node, and a dial
- * that hits ourselves fails with an identity mismatch instead of the refusal
- * that proves the node is gone (measured: kill -9 purge took the 6.5 s
- * heartbeat timeout instead of ~1 s). A loopback-only lab keeps them.
+ * dialableAddrs drops loopback addresses when there are others: from another
+ * host they reach that host's own daemon, never the node that listed them. A
+ * record therefore carries none (and no loopback address takes one of its 8
+ * slots), and a dial skips any a record still lists: a redial that hit
+ * ourselves failed with an identity mismatch instead of the refusal that
+ * proves a killed peer gone (measured: purge took the 6.5 s heartbeat timeout
+ * instead of ~1 s). A loopback-only lab keeps them.
  */
-export function remoteAddrs (addrs: readonly string[]): readonly string[] {
+export function dialableAddrs (addrs: readonly string[]): readonly string[] {
   const isLoopback = (a: string): boolean => a.startsWith('/ip4/127.') || a.startsWith('/ip6/::1/')
   const others = addrs.filter(a => !isLoopback(a))
   return others.length > 0 ? others : addrs

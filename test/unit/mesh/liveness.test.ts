@@ -2,7 +2,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { initialLiveness, livenessConfig, stepLiveness } from '../../../src/mesh/liveness.ts'
 import { MemberTable } from '../../../src/mesh/member-table.ts'
-import { isRefusal, remoteAddrs } from '../../../src/mesh/libp2p-node.ts'
+import { isRefusal, dialableAddrs } from '../../../src/mesh/libp2p-node.ts'
 import { startRedialLoop } from '../../../src/mesh/redial.ts'
 import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES } from '../../../src/mesh/messages.ts'
 import { rejectionReason } from './helpers.ts'
@@ -135,10 +135,10 @@ test('only a refused dial is crash evidence; timeouts and mixed failures are not
   assert.not.ok(isRefusal('ECONNREFUSED'))
 })
 
-test('a redial never targets a peer\'s loopback address (it would reach ourselves), unless that is all it has', () => {
-  assert.equal(remoteAddrs(['/ip4/127.0.0.1/tcp/7700', '/ip4/10.77.0.4/tcp/7700', '/ip6/::1/tcp/7700']), ['/ip4/10.77.0.4/tcp/7700'])
-  assert.equal(remoteAddrs(['/ip4/127.0.0.3/tcp/7700']), ['/ip4/127.0.0.3/tcp/7700'])
-  assert.equal(remoteAddrs([]), [])
+test('records and redials leave out loopback addresses (from another host they reach ourselves), unless that is all there is', () => {
+  assert.equal(dialableAddrs(['/ip4/127.0.0.1/tcp/7700', '/ip4/10.77.0.4/tcp/7700', '/ip6/::1/tcp/7700']), ['/ip4/10.77.0.4/tcp/7700'])
+  assert.equal(dialableAddrs(['/ip4/127.0.0.3/tcp/7700']), ['/ip4/127.0.0.3/tcp/7700'])
+  assert.equal(dialableAddrs([]), [])
 })
 
 test.run()
