@@ -8,9 +8,8 @@
 import { isIPv4, isIPv6 } from 'node:net'
 import { z } from 'zod'
 import { multiaddr } from '@multiformats/multiaddr'
-import { peerIdFromString } from '@libp2p/peer-id'
 import { parseAuthorityId } from '../admission/authority.ts'
-import { listenAddr, toDialAddr } from '../mesh/addr.ts'
+import { BOOTSTRAP_SHAPE, BootstrapError, listenAddr, toDialAddr } from '../mesh/addr.ts'
 
 /** Defaults, also shown by `--help`. */
 export const DEFAULTS = {
@@ -58,60 +57,16 @@ export const listenAddress = hostPort.refine(s => {
   try { multiaddr(listenAddr(host, Number(s.slice(i + 1)))); return true } catch { return false }
 }, 'listen must be IP:PORT with an IP address, not a host name (e.g. 0.0.0.0:7700 or [::]:7700)')
 
-const MULTIADDR = /^\/(ip4|ip6|dns4|dns6|dns)\/([^/]+)\/tcp\/(\d{1,5})(?:\/p2p\/([1-9A-HJ-NP-Za-km-z]+))?$/
-const HOST_PORT_PARTS = /^(?:\[([^\]]*)\]|([^:[\]/]+)):(\d{1,5})$/
-/** A DNS name: dot-separated labels of 1-63 letters, digits and inner hyphens (a trailing dot allowed), 253 chars at most. */
-const DNS_NAME = /^(?=.{1,253}\.?$)[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*\.?$/
-const SHAPE = 'is neither HOST:PORT nor a /ip4|ip6|dns4|dns6|dns/HOST/tcp/PORT[/p2p/PEERID] multiaddr'
-
-const firstLine = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split(/\r?\n/)[0] ?? ''
-
-/** Why `host` cannot be dialled as written (null when it can): an IP literal of the right family or a DNS name. */
-function hostProblem (host: string, family: 'ip4' | 'ip6' | 'dns'): string | null {
-  if (family === 'ip4') return isIPv4(host) ? null : `"${host}" is not an IPv4 address`
-  if (family === 'ip6') return isIPv6(host) ? null : `"${host}" is not an IPv6 address`
-  if (/^[0-9.]+$/.test(host)) return isIPv4(host) ? null : `"${host}" is not an IPv4 address`
-  return DNS_NAME.test(host) ? null : `"${host}" is not a valid host name`
-}
-
 /**
- * bootstrapProblem says why a bootstrap entry cannot be dialled (null when it
- * can): the checks the libp2p node would otherwise fail at start-up with a raw
- * multiaddr error, or at every redial. Ends with the node's own conversion
- * (toDialAddr), so what passes here is exactly what the node accepts.
+ * A bootstrap is `host:port` (PeerId learned on connect) or a full multiaddr;
+ * the node's own parser (toDialAddr) decides, so the config accepts exactly
+ * what the node can dial and names what is wrong otherwise.
  */
-export function bootstrapProblem (s: string): string | null {
-  let host: string, family: 'ip4' | 'ip6' | 'dns', portText: string, peer: string | undefined
-  const ma = MULTIADDR.exec(s)
-  const hp = ma === null ? HOST_PORT_PARTS.exec(s) : null
-  if (ma !== null) {
-    const proto = ma[1] ?? ''
-    family = proto === 'ip4' || proto === 'ip6' ? proto : 'dns'
-    host = ma[2] ?? ''
-    portText = ma[3] ?? ''
-    peer = ma[4]
-  } else if (hp !== null) {
-    host = hp[1] ?? hp[2] ?? ''
-    family = hp[1] !== undefined ? 'ip6' : 'dns'
-    portText = hp[3] ?? ''
-  } else {
-    return SHAPE
-  }
-  const port = Number(portText)
-  if (!/^[1-9]\d*$/.test(portText) || port > 65535) return `port ${portText} is not 1-65535`
-  const bad = hostProblem(host, family)
-  if (bad !== null) return bad
-  if (peer !== undefined) {
-    try { peerIdFromString(peer) } catch (err) { return `"${peer}" is not a peer id (${firstLine(err)})` }
-  }
-  try { toDialAddr(s) } catch (err) { return firstLine(err) }
-  return null
-}
-
-/** A bootstrap is `host:port` (PeerId learned on connect) or a full multiaddr. */
 export const bootstrapEntry = z.string().superRefine((s, ctx) => {
-  const problem = bootstrapProblem(s)
-  if (problem !== null) ctx.addIssue({ code: 'custom', message: `"${s}" ${problem === SHAPE ? problem : `is not a usable bootstrap: ${problem}`}` })
+  try { toDialAddr(s) } catch (err) {
+    const shape = err instanceof BootstrapError && err.shape
+    ctx.addIssue({ code: 'custom', message: `"${s}" ${shape ? BOOTSTRAP_SHAPE : `is not a usable bootstrap: ${err instanceof Error ? err.message : String(err)}`}` })
+  }
 })
 
 export const configSchema = z.object({
