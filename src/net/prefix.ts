@@ -52,7 +52,9 @@ export function prefixLength (p: Ipv6Prefix): number {
 
 /** prefixNetwork returns the first address of a prefix as a 128-bit integer. */
 export function prefixNetwork (p: Ipv6Prefix): bigint {
-  return IPv6.fromString(p.slice(0, p.lastIndexOf('/'))).getValue()
+  const value = addressValue(p.slice(0, p.lastIndexOf('/')))
+  if (value === null) throw new GridmeshError(ErrorCodes.INTERNAL, `prefixNetwork: not a canonical prefix ${show(p)}`)
+  return value
 }
 
 /**
@@ -134,9 +136,22 @@ function networkMask (length: number): bigint {
   return ALL_ONES ^ ((1n << BigInt(ADDRESS_BITS - length)) - 1n)
 }
 
+/**
+ * Parsed addresses, remembered: the reconcile pass, the planner's invariant
+ * checks and `wg show` parsing re-read the same few hundred prefixes on every
+ * pass, and ip-num's parse was a visible share of a busy daemon's CPU. Pure,
+ * so caching cannot change a result; cleared when full so it stays bounded.
+ */
+const parsed = new Map<string, bigint | null>()
+const PARSED_MAX = 4096
+
 function addressValue (s: string): bigint | null {
-  if (!/^[0-9A-Fa-f:.]+$/.test(s) || !Validator.isValidIPv6String(s)[0]) return null
-  return IPv6.fromString(s).getValue()
+  const known = parsed.get(s)
+  if (known !== undefined || parsed.has(s)) return known ?? null
+  const value = /^[0-9A-Fa-f:.]+$/.test(s) && Validator.isValidIPv6String(s)[0] ? IPv6.fromString(s).getValue() : null
+  if (parsed.size >= PARSED_MAX) parsed.clear()
+  parsed.set(s, value)
+  return value
 }
 
 function show (s: string): string {
