@@ -19,7 +19,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { startRedialLoop } from './redial.ts'
 import { toDialAddr, listenAddr } from './addr.ts'
-import { createPubsubWrapper } from './pubsub.ts'
+import { createPubsubWrapper, fastMessageId } from './pubsub.ts'
 import type { ConnectionGater, Libp2p, PrivateKey, PeerId } from '@libp2p/interface'
 import type { KadDHT, ValidateFn, SelectFn } from '@libp2p/kad-dht'
 import type { GossipSub } from '@libp2p/gossipsub'
@@ -109,6 +109,8 @@ export type DialOutcome = 'connected' | 'refused' | 'failed'
 const MAX_GOSSIP_IDONTWANT_OFF = 1 << 20
 
 const DHT_TIMEOUT_MS = 10_000
+/** Parsed PeerIds kept for isConnected; members are far fewer, so the cache is cleared only under abuse. */
+const PARSED_ID_CACHE = 1024
 const DIAL_TIMEOUT_MS = 5_000
 
 /** createMeshNode builds and starts the node and its redial loop. */
@@ -135,8 +137,17 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     const conn = await libp2p.dial(toDialAddr(id), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
     return conn.remotePeer.toString()
   }
+  // Asked for every received announce and every redial tick: parsing the
+  // PeerId each time (base58 + multihash) showed up in profiles.
+  const parsedIds = new Map<string, PeerId>()
   const isConnected = (peerId: string): boolean => {
-    try { return libp2p.getConnections(peerIdFromString(peerId)).length > 0 } catch { return false }
+    let id = parsedIds.get(peerId)
+    if (id === undefined) {
+      try { id = peerIdFromString(peerId) } catch { return false }
+      if (parsedIds.size >= PARSED_ID_CACHE) parsedIds.clear()
+      parsedIds.set(peerId, id)
+    }
+    return libp2p.getConnections(id).length > 0
   }
 
   const own = new Set(ownAddrs())
@@ -246,6 +257,7 @@ function libp2pOptions (init: MeshNodeInit): Parameters<typeof createLibp2p<Mesh
         // arrives after the duplicate it asks to skip. Measured at N=10: the
         // control RPCs it sends for every message cost more CPU than they saved.
         idontwantMinDataSize: MAX_GOSSIP_IDONTWANT_OFF,
+        fastMsgIdFn: fastMessageId,
         ...(init.loopbackLab === true ? { scoreParams: { IPColocationFactorWeight: 0 } } : {})
       })
     }
