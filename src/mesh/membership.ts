@@ -15,7 +15,7 @@ import { livenessConfig } from './liveness.ts'
 import type { LivenessConfig } from './liveness.ts'
 import { errText } from './libp2p-node.ts'
 import { isGridmeshError } from '../errors.ts'
-import type { MeshNode } from './libp2p-node.ts'
+import type { DialOutcome, MeshNode } from './libp2p-node.ts'
 import type { TopicMessage, TopicVerdict } from './pubsub.ts'
 import type { Clock, SeqHighWater } from './record-dht.ts'
 import type { MemberSnapshot, RecordSource } from './member-table.ts'
@@ -87,6 +87,10 @@ const LEAVE_FLUSH_MS = 150
 /** A roster is fetched at most this often: one from any member is the whole mesh. */
 const ROSTER_INTERVAL_MS = 5_000
 const REDIAL_TIMEOUT_MS = 2_000
+/** A redial that failed faster than this (a reset, not a timeout) is retried, REDIAL_ATTEMPTS in all, REDIAL_RETRY_MS apart. */
+const REDIAL_FAST_FAILURE_MS = 500
+const REDIAL_ATTEMPTS = 3
+const REDIAL_RETRY_MS = 100
 
 /** createMembership wires a MemberTable to a MeshNode. Call start(). */
 export function createMembership (init: MembershipInit): Membership {
@@ -109,7 +113,9 @@ class MembershipService implements Membership {
   private readonly announceSoon = debounce(ANNOUNCE_DEBOUNCE_MS, () => { this.guard('announce', async () => { await this.announceNow() }) })
   private own: { bytes: Uint8Array, record: NodeRecord } | null = null
   private lastRoster = 0
-  private rosterInFlight = false
+  /** Peers a roster request is out to, and when each unknown peer was last asked (see fetchRosterFrom). */
+  private readonly rosterInFlight = new Set<string>()
+  private readonly rosterAskedUnknown = new Map<string, number>()
   private links: unknown
   private storedRemotely = false
   private stopped = false
@@ -308,7 +314,7 @@ class MembershipService implements Membership {
     if (this.table.event(peer, { type: 'disconnect', at: this.clock.now() })) this.changed()
     const addrs = this.table.recordOf(peer)?.record.addrs ?? []
     this.guard('redial', async () => {
-      const outcome = await this.node.dialPeer(peer, addrs, { timeoutMs: REDIAL_TIMEOUT_MS })
+      const outcome = await this.redialAfterDisconnect(peer, addrs)
       // Only a refusal is crash evidence; a slow dial leaves the verdict to heartbeat silence.
       if (outcome === 'failed' || this.stopped) return
       const type = outcome === 'connected' ? 'connect' as const : 'redial-failed' as const
@@ -316,11 +322,27 @@ class MembershipService implements Membership {
     })
   }
 
+  /**
+   * redialAfterDisconnect dials once more, retrying a dial that failed fast:
+   * right after a kill -9 the kernel may still complete our TCP handshake on
+   * the dying listener and then reset it (ECONNRESET in the handshake), and
+   * only the next attempt gets the refusal. A timeout is not retried.
+   */
+  private async redialAfterDisconnect (peer: string, addrs: readonly string[]): Promise<DialOutcome> {
+    for (let attempt = 1; ; attempt++) {
+      const started = this.clock.now()
+      const outcome = await this.node.dialPeer(peer, addrs, { timeoutMs: REDIAL_TIMEOUT_MS })
+      this.log.debug({ peer, outcome, attempt }, 'redial after disconnect')
+      const fast = this.clock.now() - started < REDIAL_FAST_FAILURE_MS
+      if (outcome !== 'failed' || !fast || attempt >= REDIAL_ATTEMPTS || this.stopped) return outcome
+      await new Promise(resolve => setTimeout(resolve, REDIAL_RETRY_MS))
+    }
+  }
+
   private onConnect (peer: string): void {
     if (this.table.event(peer, { type: 'connect', at: this.clock.now() })) this.changed()
     // The first node of a mesh put its record with nobody to store it: redo once a peer appears.
     if (!this.storedRemotely) this.guard('put', async () => { await this.putOwn() })
-    this.lookup(peer)
     this.fetchRosterFrom(peer)
   }
 
@@ -334,17 +356,39 @@ class MembershipService implements Membership {
     return out
   }
 
-  /** fetchRosterFrom learns the whole mesh from one member (rate-limited); every record is verified like a DHT answer. */
+  /**
+   * fetchRosterFrom learns the whole mesh from one member; every record is
+   * verified like a DHT answer. A peer we have no record for is always asked
+   * (at most once per ROSTER_INTERVAL_MS each): its answer carries its own
+   * record one round trip after the connection, where a DHT lookup took a
+   * multi-hop query, and a starting mesh's first member hears of every
+   * newcomer this way. Known peers are asked at most once per interval in all.
+   * A failed request falls back to a DHT lookup of the peer.
+   */
   private fetchRosterFrom (peer: string): void {
-    if (this.rosterInFlight || this.clock.now() - this.lastRoster < ROSTER_INTERVAL_MS) return
-    this.rosterInFlight = true
+    const now = this.clock.now()
+    if (this.rosterInFlight.has(peer)) return
+    if (this.table.known(peer)) {
+      if (now - this.lastRoster < ROSTER_INTERVAL_MS) return
+    } else {
+      for (const [p, at] of this.rosterAskedUnknown) if (now - at >= ROSTER_INTERVAL_MS) this.rosterAskedUnknown.delete(p)
+      if (this.rosterAskedUnknown.has(peer)) { this.lookup(peer); return }
+      this.rosterAskedUnknown.set(peer, now)
+    }
+    this.lastRoster = now
+    this.rosterInFlight.add(peer)
     this.guard('roster', async () => {
       try {
         const records = await fetchRoster(this.node.libp2p, this.init.mesh, peer)
-        if (records === null || this.stopped) return
-        this.lastRoster = this.clock.now()
-        for (const b64 of records) await this.admitFromRoster(b64)
-      } finally { this.rosterInFlight = false }
+        if (this.stopped) return
+        if (records === null) { this.lookup(peer); return }
+        // Records we already hold byte for byte need no second signature check.
+        const held = new Set<string>()
+        for (const id of this.table.snapshot().keys()) { const r = this.table.recordOf(id); if (r !== undefined) held.add(r.recordB64) }
+        if (this.own !== null) held.add(toBase64(this.own.bytes))
+        for (const b64 of records) if (!held.has(b64)) await this.admitFromRoster(b64)
+        if (!this.table.known(peer)) this.lookup(peer)
+      } finally { this.rosterInFlight.delete(peer) }
     })
   }
 
