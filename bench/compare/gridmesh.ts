@@ -35,7 +35,7 @@ export function gridmesh (): OverlaySystem {
       const boot = i === 1 ? [] : ['--bootstrap', `${L().host(1).ipv4}:${LISTEN_PORT}`]
       const args = ['up', '--mesh', 'bench', '--state-dir', join(dir(i), 'state'), '--admin-socket', join(dir(i), 'admin.sock'),
         '--listen', `0.0.0.0:${LISTEN_PORT}`, ...boot]
-      procs.set(i, L().spawn(i, GRIDMESH_BIN, args, { logFile: `gridmesh-h${i}.log`, env: { GRIDMESH_LOG_LEVEL: 'info' } }))
+      procs.set(i, L().spawn(i, GRIDMESH_BIN, args, { logFile: `gridmesh-h${i}.log`, env: { GRIDMESH_LOG_LEVEL: process.env['GRIDMESH_LOG_LEVEL'] ?? 'info' } }))
     },
     async stop (i, signal) {
       const p = procs.get(i)

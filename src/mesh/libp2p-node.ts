@@ -192,7 +192,11 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     onPeerDisconnect: peerEvent('peer:disconnect'),
     isConnected,
     dialPeer: async (peerId, addrs, o) => {
-      try { await dialAddrs(peerId, addrs, o?.timeoutMs ?? DIAL_TIMEOUT_MS); return 'connected' } catch (err) { return isRefusal(err) ? 'refused' : 'failed' }
+      try { await dialAddrs(peerId, addrs, o?.timeoutMs ?? DIAL_TIMEOUT_MS); return 'connected' } catch (err) {
+        const outcome = isRefusal(err) ? 'refused' : 'failed'
+        log.debug({ peer: peerId, outcome, err: errText(err) }, 'dial failed')
+        return outcome
+      }
     },
     setKnownPeers: peers => {
       memberAddrs.clear()

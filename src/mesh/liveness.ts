@@ -9,7 +9,7 @@
  *   alive ──(no heartbeat 2×H, or disconnect)──► suspect ──(heartbeat)──► alive
  *   any ──(no heartbeat for deadAfterMs)──► dead
  *   any ──(disconnected ∧ redial refused ∧ no heartbeat for crashConfirmMs)──► dead
- *   dead ──(heartbeat)──► alive   (membership decides whether to believe it)
+ *   dead ──(heartbeat)──► alive   (the member table decides whether to believe it)
  */
 
 /** The three states; 'dead' members are dropped from membership snapshots. */
@@ -23,16 +23,19 @@ export interface LivenessConfig {
   deadAfterMs: number
   /**
    * A member whose connection closed and whose redial was refused is dead once
-   * it has also been silent this long: a crashed daemon (RST, then refused
-   * redial) is purged in about a second whatever the heartbeat period, while a
-   * live member behind a cut link keeps sending heartbeats through others.
+   * it has also been silent this long. Default 0: a refusal (TCP RST) means
+   * nothing listens at any of its addresses, which a cut link (packets
+   * dropped, the dial times out) never produces, so a crashed daemon is purged
+   * as soon as the refusal arrives. The one live member that can be refused
+   * is one behind a firewall that rejects; its heartbeats through others
+   * bring it back after deadAfterMs (member-table.ts).
    */
   crashConfirmMs: number
 }
 
-/** livenessConfig fills the defaults: deadAfterMs = 3×H + 500, crashConfirmMs = min(1.5×H, 1 s). */
-export function livenessConfig (heartbeatMs = 1_000, deadAfterMs?: number): LivenessConfig {
-  return { heartbeatMs, deadAfterMs: deadAfterMs ?? 3 * heartbeatMs + 500, crashConfirmMs: Math.min(1.5 * heartbeatMs, 1_000) }
+/** livenessConfig fills the defaults: deadAfterMs = 3×H + 500, crashConfirmMs = 0. */
+export function livenessConfig (heartbeatMs = 1_000, deadAfterMs?: number, crashConfirmMs = 0): LivenessConfig {
+  return { heartbeatMs, deadAfterMs: deadAfterMs ?? 3 * heartbeatMs + 500, crashConfirmMs }
 }
 
 /** Per-member liveness facts. */

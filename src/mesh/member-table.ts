@@ -21,7 +21,8 @@ export interface MemberView {
 export type MemberSnapshot = ReadonlyMap<string, MemberView>
 
 interface Entry { record: NodeRecord, recordB64: string, live: Liveness, links?: unknown }
-interface Departed { kind: 'left' | 'dead', seq: number, until: number }
+/** A member that left or died (`at`: when we decided), remembered until its record expires. */
+interface Departed { kind: 'left' | 'dead', seq: number, until: number, reason?: DeadReason, at?: number }
 
 /** What happened to an input: the table changed, nothing changed, or it was refused as stale. */
 export type TableOutcome = 'changed' | 'unchanged' | 'stale'
@@ -65,8 +66,7 @@ export class MemberTable {
     const cur = this.entries.get(id)
     if (cur === undefined) {
       const gone = this.departed.get(id)
-      const back = gone === undefined || record.seq > gone.seq || (gone.kind === 'dead' && source === 'announce' && record.seq >= gone.seq)
-      if (!back) return 'stale'
+        if (gone !== undefined && !this.mayReturn(gone, record.seq, source, connected, at)) return 'stale'
       this.departed.delete(id)
       this.entries.set(id, { record, recordB64, live: initialLiveness(at, connected), ...(links === undefined ? {} : { links }) })
       return 'changed'
@@ -81,6 +81,22 @@ export class MemberTable {
       if (links !== undefined && JSON.stringify(links) !== JSON.stringify(cur.links)) { cur.links = links; changed = true }
     }
     return changed ? 'changed' : 'unchanged'
+  }
+
+  /**
+   * mayReturn: a departed member comes back with a higher seq (a restart
+   * republishes), or, if it died, with an announce. After silence any
+   * announce will do. After a crash verdict (refused redial) gossip still
+   * carries the daemon's last heartbeats for a few seconds (gossipsub replays
+   * its ~5 s message history to peers that missed them), so hearsay counts
+   * only once it outlasts deadAfterMs; a connection counts at once. The one
+   * live member that gets a crash verdict, one behind a firewall that rejects
+   * us, is thus relayed again after deadAfterMs.
+   */
+  private mayReturn (gone: Departed, seq: number, source: RecordSource, connected: boolean, at: number): boolean {
+    if (seq > gone.seq) return true
+    if (gone.kind !== 'dead' || source !== 'announce' || seq < gone.seq) return false
+    return gone.reason !== 'unreachable' || connected || at - (gone.at ?? 0) >= this.cfg.deadAfterMs
   }
 
   /** leave removes a member at once when the leave covers its record (seq ≥ record seq). */
@@ -131,8 +147,9 @@ export class MemberTable {
     e.live = next
     if (next.state === 'dead') {
       this.entries.delete(id)
-      this.remember(id, { kind: 'dead', seq: e.record.seq, until: e.record.expiresAt })
-      this.deaths.push({ peerId: id, reason: next.deadReason ?? 'silent' })
+      const reason = next.deadReason ?? 'silent'
+      this.remember(id, { kind: 'dead', seq: e.record.seq, until: e.record.expiresAt, reason, at: ev.at })
+      this.deaths.push({ peerId: id, reason })
       return true
     }
     return changed

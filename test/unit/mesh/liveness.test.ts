@@ -15,9 +15,9 @@ function run (events: LivenessEvent[], start: Liveness = initialLiveness(0, true
   return events.reduce((s, ev) => stepLiveness(s, ev, cfg), start)
 }
 
-test('defaults: deadAfter = 3H + 500, crash confirmation min(1.5H, 1 s)', () => {
-  assert.equal(cfg, { heartbeatMs: 1_000, deadAfterMs: 3_500, crashConfirmMs: 1_000 })
-  assert.equal(livenessConfig(2_000), { heartbeatMs: 2_000, deadAfterMs: 6_500, crashConfirmMs: 1_000 })
+test('defaults: deadAfter = 3H + 500, no crash confirmation wait', () => {
+  assert.equal(cfg, { heartbeatMs: 1_000, deadAfterMs: 3_500, crashConfirmMs: 0 })
+  assert.equal(livenessConfig(2_000), { heartbeatMs: 2_000, deadAfterMs: 6_500, crashConfirmMs: 0 })
 })
 
 test('silence: alive → suspect at 2H → dead at deadAfter; heartbeat revives', () => {
@@ -28,21 +28,53 @@ test('silence: alive → suspect at 2H → dead at deadAfter; heartbeat revives'
   assert.is(run([{ type: 'tick', at: 2_500 }, { type: 'heartbeat', at: 2_600 }]).state, 'alive')
 })
 
-test('kill -9: disconnect + refused redial + crashConfirmMs of silence ⇒ dead well before deadAfter', () => {
-  const s = run([{ type: 'heartbeat', at: 1_000 }, { type: 'disconnect', at: 1_200 }, { type: 'redial-failed', at: 1_210 }])
+test('kill -9: disconnect + refused redial ⇒ dead at once, long before deadAfter', () => {
+  const s = run([{ type: 'heartbeat', at: 1_000 }, { type: 'disconnect', at: 1_200 }])
   assert.is(s.state, 'suspect')
-  assert.is(stepLiveness(s, { type: 'tick', at: 1_999 }, cfg).state, 'suspect')
-  assert.is(stepLiveness(s, { type: 'tick', at: 2_000 }, cfg).state, 'dead')
+  assert.is(stepLiveness(s, { type: 'redial-failed', at: 1_210 }, cfg).state, 'dead')
+  // A redial that only timed out is not evidence (membership never reports it): still suspect.
+  assert.is(stepLiveness(s, { type: 'tick', at: 3_499 }, cfg).state, 'suspect')
 })
 
-test('link cut alone never kills while heartbeats arrive through others', () => {
-  let s = run([{ type: 'heartbeat', at: 1_000 }, { type: 'disconnect', at: 1_100 }, { type: 'redial-failed', at: 1_100 }])
+test('crashConfirmMs, when set, also asks for that much silence before a refusal kills', () => {
+  const confirm = livenessConfig(1_000, undefined, 1_000)
+  const s = [{ type: 'heartbeat', at: 1_000 }, { type: 'disconnect', at: 1_200 }, { type: 'redial-failed', at: 1_210 }] as const
+  const after = s.reduce<Liveness>((x, ev) => stepLiveness(x, ev, confirm), initialLiveness(0, true))
+  assert.is(after.state, 'suspect')
+  assert.is(stepLiveness(after, { type: 'tick', at: 1_999 }, confirm).state, 'suspect')
+  assert.is(stepLiveness(after, { type: 'tick', at: 2_000 }, confirm).state, 'dead')
+})
+
+test('a cut link alone never kills while heartbeats arrive through others (the dial times out: no refusal)', () => {
+  let s = run([{ type: 'heartbeat', at: 1_000 }, { type: 'disconnect', at: 1_100 }])
   for (let t = 2_000; t < 60_000; t += 1_000) {
     s = stepLiveness(s, { type: 'heartbeat', at: t }, cfg)
     s = stepLiveness(s, { type: 'tick', at: t + 900 }, cfg)
-    s = stepLiveness(s, { type: 'redial-failed', at: t + 950 }, cfg)
     assert.is(s.state, 'alive', `at ${t}`)
   }
+})
+
+test('member table: after a crash verdict stale gossip does not bring a member back; hearsay past deadAfter does, or a connection', () => {
+  const crash = (t: MemberTable, id: string): void => {
+    t.offer(rec(id, 2), 'r2', 'announce', 0, true)
+    t.event(id, { type: 'disconnect', at: 100 })
+    t.event(id, { type: 'redial-failed', at: 110 })
+    assert.not.ok(t.has(id))
+    assert.equal(t.drainDeaths(), [{ peerId: id, reason: 'unreachable' }])
+  }
+  const t = new MemberTable(cfg)
+  // kill -9: heartbeats it sent just before dying still arrive through others for a few seconds.
+  crash(t, 'K')
+  for (const at of [150, 1_100, 3_000, 110 + cfg.deadAfterMs - 1]) assert.is(t.offer(rec('K', 2), 'r2', 'announce', at, false), 'stale', `at ${at}`)
+  assert.not.ok(t.has('K'))
+  // Alive behind a firewall that rejects us: its heartbeats through others outlast deadAfter.
+  assert.is(t.offer(rec('K', 2), 'r2', 'announce', 110 + cfg.deadAfterMs, false), 'changed')
+  assert.is(t.snapshot().get('K')?.state, 'alive')
+  // Connected again: back at the first announce. Restarted: a higher seq, at once.
+  crash(t, 'C')
+  assert.is(t.offer(rec('C', 2), 'r2', 'announce', 150, true), 'changed')
+  crash(t, 'R')
+  assert.is(t.offer(rec('R', 3), 'r3', 'dht', 150, false), 'changed')
 })
 
 test('disconnect whose redial succeeds does not kill; suspect until the next heartbeat', () => {
@@ -120,7 +152,7 @@ test('redial loop: retries with backoff 250 ms → 2 s, never gives up', () => {
 test('a death says why: silent past deadAfter, or unreachable (disconnect + refused redial)', () => {
   const silent = run([{ type: 'heartbeat', at: 1_000 }, { type: 'tick', at: 1_000 + cfg.deadAfterMs }])
   assert.is(silent.state, 'dead'); assert.is(silent.deadReason, 'silent')
-  const crashed = run([{ type: 'heartbeat', at: 1_000 }, { type: 'disconnect', at: 1_100 }, { type: 'redial-failed', at: 1_120 }, { type: 'tick', at: 1_000 + cfg.crashConfirmMs }])
+  const crashed = run([{ type: 'heartbeat', at: 1_000 }, { type: 'disconnect', at: 1_100 }, { type: 'redial-failed', at: 1_120 }])
   assert.is(crashed.state, 'dead'); assert.is(crashed.deadReason, 'unreachable')
 })
 
