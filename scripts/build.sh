@@ -13,4 +13,6 @@ rm -rf build
 "$ROOT/node_modules/.bin/esbuild" src/cli/main.ts --bundle --platform=node --format=esm --target=node24 \
   --outfile=build/gridmesh.mjs --log-level=warning \
   --banner:js="import { createRequire as __gridmeshRequire } from 'node:module'; const require = __gridmeshRequire(import.meta.url);"
+# Fill V8's compile cache once here, so no daemon pays the compile at start (bin/gridmesh).
+NODE_COMPILE_CACHE="$ROOT/build/compile-cache" "$ROOT/node_modules/.bin/node" build/gridmesh.mjs --help >/dev/null
 touch build/.stamp
