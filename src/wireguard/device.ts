@@ -10,7 +10,7 @@ import type { Ipv6Prefix } from '../net/prefix.ts'
 import type { DeviceConfig, DeviceState, PeerChange, WireGuardDriver } from './types.ts'
 import type { Spawn } from './userspace.ts'
 import { GridmeshError, ErrorCodes } from '../errors.ts'
-import { checkInvariants, planPeers } from './plan.ts'
+import { checkInvariants, deviceAfterApply, planPeers } from './plan.ts'
 import { applyPeerOps, readDeviceState, readListenPort, setDeviceKeyAndPort } from './wg-tool.ts'
 import { deleteLink, probeUapiSocket, readLink, removeSocket } from './link.ts'
 import { DEFAULT_WG_RUN_DIR, startWireguardGo, uapiSocketPath } from './userspace.ts'
@@ -20,6 +20,8 @@ import { createKernelLink } from './kernel.ts'
 
 /** How old a read may be to stand in for the read an apply starts with (see readRemembered). */
 const FRESH_READ_MS = 250
+/** How long the state our own apply left stands in for a read (see `recent`); below the pass's 3 s resync. */
+const MODEL_FRESH_MS = 2_000
 
 /** Which implementation to use; `auto` tries the kernel module first. */
 export type WireGuardMode = 'auto' | 'kernel' | 'userspace'
@@ -165,21 +167,25 @@ export function createWireGuardDriver (init: WireGuardDriverInit): SupervisedWir
   }
 
   /**
-   * The reconcile pass reads the device and applies right after; each read is
-   * a `wg` process, so an apply starts from a read this recent instead of
-   * making its own. `generation` moves on every change we make (and on a
-   * restart), so a read that raced with a change is never reused.
+   * Each read is a `wg` process (a fork of this daemon, the largest cost of
+   * our own code in a profile of a converging mesh), so an apply plans
+   * against what we already know: a read made in the last FRESH_READ_MS, or
+   * the state our own last apply left, for MODEL_FRESH_MS — we are the
+   * device's only writer, and the reconcile pass re-reads it every few
+   * seconds anyway, which catches anyone else's change. `generation` moves
+   * on every change we make and on a restart, so a read that raced with a
+   * change, or a model of a device that restarted, is never reused.
    */
-  let recent: { state: DeviceState, at: number, generation: number } | null = null
+  let recent: { state: DeviceState, at: number, generation: number, validMs: number } | null = null
   let generation = 0
   async function readRemembered (): Promise<DeviceState> {
     const started = generation
     const state = await readDeviceState(runner, iface)
-    if (generation === started) recent = { state, at: performance.now(), generation }
+    if (generation === started) recent = { state, at: performance.now(), generation, validMs: FRESH_READ_MS }
     return state
   }
   function freshRead (): DeviceState | null {
-    if (recent === null || recent.generation !== generation || performance.now() - recent.at > FRESH_READ_MS) return null
+    if (recent === null || recent.generation !== generation || performance.now() - recent.at > recent.validMs) return null
     return recent.state
   }
 
@@ -193,11 +199,12 @@ export function createWireGuardDriver (init: WireGuardDriverInit): SupervisedWir
       await setDeviceKeyAndPort(runner, iface, keyAndPort)
     }
     const { changes, ops } = planPeers(current, desired)
+    if (ops.length > 0) await applyPeerOps(runner, iface, ops)
+    recent = { state: deviceAfterApply(current, desired, wgPublicKeyOf(desired.privateKey)), at: performance.now(), generation, validMs: MODEL_FRESH_MS }
     if (ops.length === 0) {
       log.debug({ iface }, 'wireguard: no changes')
       return []
     }
-    await applyPeerOps(runner, iface, ops)
     for (const c of changes) log.info({ iface, peer: c.publicKey, change: c.kind, ...(c.kind === 'update' ? { fields: c.fields } : {}) }, 'wireguard peer changed')
     return changes
   }

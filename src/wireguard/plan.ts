@@ -65,6 +65,31 @@ export function planPeers (current: DeviceState, desired: DeviceConfig): PeerPla
   }
 }
 
+/**
+ * deviceAfterApply is what the device holds once every op of
+ * planPeers(current, desired) went through: the desired peers, each keeping
+ * the endpoint the device had where desired says "let it roam" (null), and
+ * its handshake and counters when it was already there. Planning against it
+ * again yields no ops.
+ */
+export function deviceAfterApply (current: DeviceState, desired: DeviceConfig, publicKey: WgPublicKey | null): DeviceState {
+  const have = new Map<string, PeerState>(current.peers.map(p => [p.publicKey, p]))
+  return {
+    publicKey,
+    listenPort: desired.listenPort,
+    peers: desired.peers.map(d => {
+      const c = have.get(d.publicKey)
+      return {
+        ...d,
+        endpoint: d.endpoint ?? c?.endpoint ?? null,
+        latestHandshake: c?.latestHandshake ?? 0,
+        rxBytes: c?.rxBytes ?? 0,
+        txBytes: c?.txBytes ?? 0
+      }
+    })
+  }
+}
+
 function addOp (d: PeerConfig): PeerOp {
   return {
     kind: 'set',

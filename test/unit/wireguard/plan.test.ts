@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { planPeers, checkInvariants } from '../../../src/wireguard/plan.ts'
+import { planPeers, checkInvariants, deviceAfterApply } from '../../../src/wireguard/plan.ts'
 import type { DeviceConfig, DeviceState, PeerConfig, PeerState } from '../../../src/wireguard/types.ts'
 import { ErrorCodes, isGridmeshError } from '../../../src/errors.ts'
 import { priv, pub, p, MESH } from './keys.fixture.ts'
@@ -22,6 +22,18 @@ function state (peers: PeerConfig[]): DeviceState {
 
 const pa = peer(A, ['fd5e:1a2b:3c4d:a::/64'])
 const pb = peer(B, ['fd5e:1a2b:3c4d:b::/64'], '[fd00::2]:51820')
+
+test('deviceAfterApply: the desired peers, roaming endpoints and sessions kept; planning against it plans nothing', () => {
+  const roamed = { ...live(peer(A, ['fd5e:1a2b:3c4d:a::/64'], '[fd00::9]:4444'), 1700000123) }
+  const want = device([peer(A, ['fd5e:1a2b:3c4d:a::/64', 'fd5e:1a2b:3c4d:c::/64'], null), pb])
+  const after = deviceAfterApply({ publicKey: pub(9), listenPort: 51820, peers: [roamed, live(peer(C, ['fd5e:1a2b:3c4d:d::/64']))] }, want, pub(9))
+  assert.equal(after.peers.map(x => x.publicKey), [A, B])
+  assert.is(after.peers[0]?.endpoint, '[fd00::9]:4444')
+  assert.is(after.peers[0]?.latestHandshake, 1700000123)
+  assert.equal(after.peers[0]?.allowedIps, want.peers[0]?.allowedIps)
+  assert.is(after.peers[1]?.latestHandshake, 0)
+  assert.equal(planPeers(after, want), { changes: [], ops: [] })
+})
 
 test('identical config plans nothing (sessions survive)', () => {
   const r = planPeers(state([pa, pb]), device([pb, pa]))
