@@ -10,7 +10,7 @@ import { createMeshNode, dialableAddrs, type MeshNode } from '../mesh/libp2p-nod
 import { createMembership, type Membership } from '../mesh/membership.ts'
 import { choosePrefix, linkAddress, nodeAddress, type Claim } from '../mesh/allocation.ts'
 import { createLinkProber, type LinkProber } from '../routing/prober.ts'
-import { buildLinkReport } from '../routing/link-report.ts'
+import { buildLinkReport, routingKeyOfReport } from '../routing/link-report.ts'
 import { ErrorCodes, GridmeshError } from '../errors.ts'
 import { LinkTable } from './link-table.ts'
 import { deriveMeshView, type MeshView } from './mesh-view.ts'
@@ -192,7 +192,7 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
   }
   membership = createMembership({
     node, ownRecord, mesh: config.mesh, logger: init.logger.child({ module: 'membership' }),
-    seqs, heartbeatMs: config.heartbeatMs, republishMs: REPUBLISH_MS,
+    seqs, heartbeatMs: config.heartbeatMs, republishMs: REPUBLISH_MS, linksKey: routingKeyOfReport,
     ...(closed === null || admit === undefined
       ? {}
       : {

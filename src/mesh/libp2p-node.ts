@@ -223,14 +223,16 @@ function libp2pOptions (init: MeshNodeInit): Parameters<typeof createLibp2p<Mesh
     ...(init.psk !== undefined ? { connectionProtector: preSharedKey({ psk: init.psk }) } : {}),
     connectionManager: { allow },
     ...(init.denyPeer !== undefined ? { connectionGater: gaterOf(init.denyPeer) } : {}),
-    // The monitor measures RTT on its own ping protocol but never aborts a
-    // connection: on a saturated machine a live peer's ping can take seconds,
-    // and each false abort cost a reconnect, a member marked dead and its
+    // No connection monitor. Allowed to abort, it turned CPU stalls into
+    // false deaths: on a saturated machine a live peer's ping can take
+    // seconds, and each abort cost a reconnect, a member marked dead and its
     // WireGuard peer removed and re-added (measured: ~40 false deaths while 10
-    // daemons start on 2 cores). A crashed daemon still drops at once (its
-    // host answers RST); a hung or cut-off one goes quiet and membership's
-    // heartbeat timeout decides (guide §0.10).
-    connectionMonitor: { protocolPrefix: 'gridmesh', pingInterval: 5_000, pingTimeout: { minTimeout: 3_000, maxTimeout: 10_000 }, abortConnectionOnPingFailure: false },
+    // daemons start on 2 cores). Kept but not aborting, it only spent a ping
+    // stream per connection every 5 s on an RTT nothing reads. A crashed
+    // daemon still drops at once (its host answers RST); a hung or cut-off
+    // one goes quiet and membership's heartbeat timeout decides (guide §0.10).
+    // The private ping protocol stays served for peers that do run a monitor.
+    connectionMonitor: { enabled: false },
     services: {
       identify: identify(),
       ping: ping(),

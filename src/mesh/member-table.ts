@@ -39,10 +39,17 @@ export class MemberTable {
 
   private readonly cfg: LivenessConfig
   private readonly maxDeparted: number
+  private readonly linksKey: (links: unknown) => string
 
-  constructor (cfg: LivenessConfig, maxDeparted = 4096) {
+  /**
+   * `linksKey` says which part of a link report matters to the caller: a
+   * report whose key is unchanged is stored but does not count as a change.
+   * Default: all of it.
+   */
+  constructor (cfg: LivenessConfig, opts: { maxDeparted?: number, linksKey?: (links: unknown) => string } = {}) {
     this.cfg = cfg
-    this.maxDeparted = maxDeparted
+    this.maxDeparted = opts.maxDeparted ?? 4096
+    this.linksKey = opts.linksKey ?? (links => JSON.stringify(links))
   }
 
   /** has: is the peer a current member? */
@@ -78,7 +85,10 @@ export class MemberTable {
     }
     if (source === 'announce') {
       changed = this.step(id, cur, { type: 'heartbeat', at }) || changed
-      if (links !== undefined && JSON.stringify(links) !== JSON.stringify(cur.links)) { cur.links = links; changed = true }
+      if (links !== undefined) {
+        if (cur.links === undefined || this.linksKey(links) !== this.linksKey(cur.links)) changed = true
+        cur.links = links
+      }
     }
     return changed ? 'changed' : 'unchanged'
   }

@@ -37,6 +37,12 @@ export interface MembershipInit {
   heartbeatMs?: number
   deadAfterMs?: number
   republishMs?: number
+  /**
+   * The part of a member's link report that matters (see MemberTable): a
+   * heartbeat whose report moved only in what this key leaves out (RTT
+   * figures, timestamps) refreshes the member without a reconcile pass.
+   */
+  linksKey?: (links: unknown) => string
   /** Delay before a DHT lookup of a connected peer we have no record for (its announce usually comes first). */
   lookupDelayMs?: number
   /** Closed meshes: the certificate check every record must pass (ours included). */
@@ -129,7 +135,7 @@ class MembershipService implements Membership {
     this.clock = init.clock ?? { now: Date.now }
     this.cfg = livenessConfig(init.heartbeatMs, init.deadAfterMs)
     this.topic = membersTopic(init.mesh)
-    this.table = new MemberTable(this.cfg)
+    this.table = new MemberTable(this.cfg, init.linksKey === undefined ? {} : { linksKey: init.linksKey })
   }
 
   async start (): Promise<void> {

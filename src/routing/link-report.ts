@@ -80,6 +80,22 @@ function invalid (why: string): GridmeshError {
   return new GridmeshError(ErrorCodes.RECORD_INVALID, `invalid link report: ${why}`)
 }
 
+/**
+ * routingKeyOfReport is what route computation reads from a report: each
+ * link's target, usability and RTT class (weights.ts). Its timestamps and
+ * raw RTT figures move with every heartbeat and change no route. Total: a
+ * report that does not parse keys as its raw text, so any change to it
+ * still counts.
+ */
+export function routingKeyOfReport (input: unknown): string {
+  try {
+    const r = parseLinkReport(input)
+    return `${r.from}|${r.links.map(l => `${l.to}:${l.up ? 1 : 0}:${l.rttClass}`).join(',')}`
+  } catch {
+    return `invalid|${JSON.stringify(input) ?? ''}`
+  }
+}
+
 /** buildLinkReport turns this node's link states into the report it publishes (sorted by peer for stable bytes). */
 export function buildLinkReport (init: {
   from: PeerIdString

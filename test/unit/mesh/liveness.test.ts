@@ -120,6 +120,14 @@ test('member table: links are carried through to the snapshot', () => {
   assert.is(t.offer(rec('C', 1), 'r1', 'announce', 20, true, { up: [] }), 'changed')
 })
 
+test('member table: a report that moved only outside linksKey is kept without counting as a change', () => {
+  const t = new MemberTable(cfg, { linksKey: l => JSON.stringify((l as { up: unknown }).up) })
+  t.offer(rec('C', 1), 'r1', 'announce', 0, true, { up: ['X'], rtt: 1 })
+  assert.is(t.offer(rec('C', 1), 'r1', 'announce', 10, true, { up: ['X'], rtt: 2 }), 'unchanged')
+  assert.equal(t.snapshot().get('C')?.links, { up: ['X'], rtt: 2 }, 'the newest report is what routing reads next')
+  assert.is(t.offer(rec('C', 1), 'r1', 'announce', 20, true, { up: [], rtt: 2 }), 'changed')
+})
+
 test('messages: bounded, strict, total', async () => {
   assert.equal(decodeMessage(encodeMessage({ v: 1, type: 'leave', seq: 4 })), { v: 1, type: 'leave', seq: 4 })
   assert.is(await rejectionReason(async () => decodeMessage(new Uint8Array(MAX_MESSAGE_BYTES + 1))), 'oversized')

@@ -1,7 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
-import { buildLinkReport, parseLinkReport, MAX_REPORT_LINKS } from '../../../src/routing/link-report.ts'
+import { buildLinkReport, parseLinkReport, routingKeyOfReport, MAX_REPORT_LINKS } from '../../../src/routing/link-report.ts'
 import { ErrorCodes, isGridmeshError } from '../../../src/errors.ts'
 import { initialLinkState, applyProbe } from '../../../src/routing/link-state.ts'
 
@@ -23,6 +23,17 @@ function rejects (input: unknown, label: string): void {
 
 test('a well-formed report parses to the same value', () => {
   assert.equal(parseLinkReport(good), good)
+})
+
+test('routingKeyOfReport: timestamps and raw RTTs leave it alone; usability, RTT class, links and garbage move it', () => {
+  const key = routingKeyOfReport(good)
+  assert.is(routingKeyOfReport({ ...good, seq: 4, at: 2000, links: [{ ...good.links[0], rttMs: 11.2 }, good.links[1]] }), key)
+  assert.is.not(routingKeyOfReport({ ...good, links: [{ ...good.links[0], up: false }, good.links[1]] }), key)
+  assert.is.not(routingKeyOfReport({ ...good, links: [{ ...good.links[0], rttClass: 5 }, good.links[1]] }), key)
+  assert.is.not(routingKeyOfReport({ ...good, links: [good.links[0]] }), key)
+  assert.is.not(routingKeyOfReport({ ...good, from: '12D3KooWZ' }), key)
+  assert.is.not(routingKeyOfReport({ junk: 1 }), routingKeyOfReport({ junk: 2 }))
+  assert.type(routingKeyOfReport(undefined), 'string')
 })
 
 test('malformed reports are RECORD_INVALID', () => {
