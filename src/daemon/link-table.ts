@@ -4,7 +4,7 @@
  * state (up/down/unknown), which is what routes depend on.
  */
 import { applyHandshakeAge, applyProbe, initialLinkState, type LinkState } from '../routing/link-state.ts'
-import type { OwnLink, PeerIdString } from '../routing/types.ts'
+import type { PeerIdString } from '../routing/types.ts'
 
 export class LinkTable {
   readonly #links = new Map<PeerIdString, LinkState>()
@@ -38,11 +38,4 @@ export class LinkTable {
 
   /** states is the raw table (for link reports). */
   states (): ReadonlyMap<PeerIdString, LinkState> { return this.#links }
-
-  /** ownLinks is the routing core's input. */
-  ownLinks (): Map<PeerIdString, OwnLink> {
-    const out = new Map<PeerIdString, OwnLink>()
-    for (const [id, s] of this.#links) out.set(id, { state: s.state, rttClass: s.costClass })
-    return out
-  }
 }

@@ -10,11 +10,11 @@ import { createMeshNode, dialableAddrs, type MeshNode } from '../mesh/libp2p-nod
 import { createMembership, type Membership } from '../mesh/membership.ts'
 import { choosePrefix, linkAddress, nodeAddress, type Claim } from '../mesh/allocation.ts'
 import { createLinkProber, type LinkProber } from '../routing/prober.ts'
-import { buildLinkReport, routingKeyOfReport } from '../routing/link-report.ts'
+import { buildLinkReport, ownLinksOfReport, routingKeyOfReport, type LinkReport } from '../routing/link-report.ts'
 import { ErrorCodes, GridmeshError } from '../errors.ts'
 import { LinkTable } from './link-table.ts'
 import { deriveMeshView, type MeshView } from './mesh-view.ts'
-import { createReconcileLoop } from './reconcile-loop.ts'
+import { createReconcileLoop, type ReconcileLoop } from './reconcile-loop.ts'
 import { ipsOfMultiaddrs, ownEndpoints } from './endpoints.ts'
 import { peersView, routesView, statusView } from './views.ts'
 import { explainRoute, reportsFromMembers } from './explain.ts'
@@ -192,7 +192,7 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
   }
   membership = createMembership({
     node, ownRecord, mesh: config.mesh, logger: init.logger.child({ module: 'membership' }),
-    seqs, heartbeatMs: config.heartbeatMs, republishMs: REPUBLISH_MS, linksKey: routingKeyOfReport,
+    seqs, heartbeatMs: config.heartbeatMs, republishMs: REPUBLISH_MS, linksKey: routingKeyOfReport, linkReport: () => snapshotLinks(),
     ...(closed === null || admit === undefined
       ? {}
       : {
@@ -204,10 +204,27 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
   })
 
   let prober: LinkProber | null = null
-  const publishLinks = (urgent: boolean): void => {
-    const report = buildLinkReport({ from: self, seq: Date.now(), at: Date.now(), links: links.states() })
-    membership.setLinkReport(report, { announce: urgent })
+  // Created below, once `pass` exists; snapshotLinks may run before (a heartbeat during start).
+  let loop: ReconcileLoop | null = null
+  /**
+   * Our links as we last announced them. Routes are computed from these, not
+   * from the live link table: every other member prices our edges from this
+   * same report, and a relay works only when both ends pick the same path
+   * (WireGuard drops a relayed packet whose source is not on the relay's
+   * entry). Before, only state changes were announced while routes used live
+   * RTT classes, so two ends could disagree for as long as no link changed
+   * state (measured: a relayed iperf3 got nothing for 20 s). State changes go
+   * out at once, RTT classes with the next heartbeat.
+   */
+  let announced: LinkReport | null = null
+  const snapshotLinks = (): LinkReport => {
+    const next = buildLinkReport({ from: self, seq: Date.now(), at: Date.now(), links: links.states() })
+    const moved = announced === null || routingKeyOfReport(next) !== routingKeyOfReport(announced)
+    announced = next
+    if (moved) loop?.schedule()
+    return next
   }
+  const publishLinks = (): void => { membership.announceLinks() }
   const startProber = async (): Promise<void> => {
     prober?.stop()
     prober = createLinkProber({
@@ -220,8 +237,7 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
         if (!links.probe(peer, r)) return
         const l = links.get(peer)
         log.info({ peer, link: l?.state, rttMs: l?.rttMs === null || l?.rttMs === undefined ? null : Math.round(l.rttMs * 10) / 10 }, `direct link ${l?.state ?? 'unknown'}`)
-        publishLinks(true)
-        loop.schedule()
+        publishLinks()
       }
     })
     await prober.start()
@@ -259,7 +275,7 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
       const age = p === undefined || p.latestHandshake === 0 ? null : now - p.latestHandshake * 1000
       if (links.handshake(id, age, now)) linksChanged = true
     }
-    if (linksChanged) publishLinks(true)
+    if (linksChanged) publishLinks()
   }
   const pass = async (): Promise<void> => {
     const now = Date.now()
@@ -271,13 +287,13 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
     // from the record: its old "fresh handshake" belongs to a session that is gone.
     const liveDevice = device === null ? null : { ...device, peers: device.peers.filter(p => configured.has(p.publicKey)) }
     const next = deriveMeshView({
-      self, meshPrefix, ownPrefix, members, ownLinks: links.ownLinks(),
+      self, meshPrefix, ownPrefix, members, ownLinks: announced === null ? new Map() : ownLinksOfReport(announced),
       ...(view !== null ? { previousRoutes: view.routes } : {}),
       ownIps: ipsOfMultiaddrs(node.addrs()), device: liveDevice, now
     })
     if (next.ownPrefixOwner !== self) {
       await movePrefix([...members].map(([id, m]) => ({ peerId: id, prefix: m.record.prefix })), next.ownPrefixOwner)
-      loop.schedule()
+      loop?.schedule()
       return
     }
     const desiredKey = JSON.stringify(next.peers)
@@ -302,7 +318,7 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
       else log.info({ peer: m.peerId, prefix: m.prefix, kind: b.kind, via: b.via, metric: b.metric }, b.kind === 'direct' ? 'route direct' : 'route via relay')
     }
   }
-  const loop = createReconcileLoop(init.metrics.timePass(pass), log)
+  loop = createReconcileLoop(init.metrics.timePass(pass), log)
   undo.push(() => { loop.stop() })
 
   membership.on('change', () => { loop.schedule() })
@@ -316,7 +332,7 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
   undo.push(() => { prober?.stop() })
   const resync = setInterval(() => { loop.schedule() }, RESYNC_MS)
   undo.push(() => { clearInterval(resync) })
-  publishLinks(false)
+  snapshotLinks()
   if (closed !== null) {
     const renew = setInterval(() => {
       if (cert === null || !needsRenewal(cert, Date.now())) return

@@ -43,6 +43,8 @@ export interface MembershipInit {
    * figures, timestamps) refreshes the member without a reconcile pass.
    */
   linksKey?: (links: unknown) => string
+  /** The opaque link report our announces carry: asked for at every announce, so it is never older than one heartbeat. */
+  linkReport?: () => unknown
   /** Delay before a DHT lookup of a connected peer we have no record for (its announce usually comes first). */
   lookupDelayMs?: number
   /** Closed meshes: the certificate check every record must pass (ours included). */
@@ -73,11 +75,11 @@ export interface Membership {
   /** Re-reads ownRecord() and publishes it (the timer does this every republishMs). */
   republish: () => Promise<void>
   /**
-   * The opaque link report carried in our announces. With `announce`, it goes
-   * out at once instead of with the next heartbeat: a link that just went
-   * down must reach the other end of relayed paths fast.
+   * Announces now instead of with the next heartbeat (with a fresh link
+   * report, see MembershipInit.linkReport): a link that just went down must
+   * reach the other end of relayed paths fast.
    */
-  setLinkReport: (links: unknown, opts?: { announce?: boolean }) => void
+  announceLinks: () => void
   members: () => MemberSnapshot
   /** Drops a member at once and for good (revoked): its later records are refused as stale. */
   evict: (peerId: string) => void
@@ -122,7 +124,6 @@ class MembershipService implements Membership {
   /** Peers a roster request is out to, and when each unknown peer was last asked (see fetchRosterFrom). */
   private readonly rosterInFlight = new Set<string>()
   private readonly rosterAskedUnknown = new Map<string, number>()
-  private links: unknown
   private storedRemotely = false
   private stopped = false
 
@@ -178,9 +179,8 @@ class MembershipService implements Membership {
   }
 
   async republish (): Promise<void> { await this.setOwnRecord(await this.init.ownRecord()) }
-  setLinkReport (links: unknown, opts: { announce?: boolean } = {}): void {
-    this.links = links
-    if (opts.announce === true && !this.stopped) this.guard('announce', async () => { await this.announceNow() })
+  announceLinks (): void {
+    if (!this.stopped) this.guard('announce', async () => { await this.announceNow() })
   }
   members (): MemberSnapshot { return this.table.snapshot() }
   evict (peerId: string): void {
@@ -228,7 +228,8 @@ class MembershipService implements Membership {
     if (this.own === null || this.stopped) return
     const base = { v: 1 as const, type: 'announce' as const, record: toBase64(this.own.bytes) }
     let data: Uint8Array
-    try { data = encodeMessage(this.links === undefined ? base : { ...base, links: this.links }) } catch {
+    const links = this.init.linkReport?.()
+    try { data = encodeMessage(links === undefined ? base : { ...base, links }) } catch {
       this.log.warn({}, 'link report too large for an announce; sending without it')
       data = encodeMessage(base)
     }

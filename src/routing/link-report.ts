@@ -10,7 +10,7 @@ import { z } from 'zod'
 import { ErrorCodes, GridmeshError } from '../errors.ts'
 import { MAX_RTT_CLASS, isUsable } from './link-state.ts'
 import type { LinkState } from './link-state.ts'
-import type { PeerIdString } from './types.ts'
+import type { OwnLink, PeerIdString } from './types.ts'
 
 /** Upper bound on links per report: a report lists at most every other member once. */
 export const MAX_REPORT_LINKS = 1024
@@ -94,6 +94,15 @@ export function routingKeyOfReport (input: unknown): string {
   } catch {
     return `invalid|${JSON.stringify(input) ?? ''}`
   }
+}
+
+/**
+ * ownLinksOfReport reads our own report back as route computation's
+ * `ownLinks`, so that we price our edges exactly as every other member does
+ * (`unknown` was published as usable, and stays so).
+ */
+export function ownLinksOfReport (report: LinkReport): Map<PeerIdString, OwnLink> {
+  return new Map(report.links.map(l => [l.to, { state: l.up ? 'up' : 'down', rttClass: l.rttClass }]))
 }
 
 /** buildLinkReport turns this node's link states into the report it publishes (sorted by peer for stable bytes). */

@@ -21,7 +21,13 @@
  *
  * The RTT class that routing prices (`costClass`) has its own hysteresis: it
  * follows the smoothed RTT only when that moves COST_CLASS_HYSTERESIS classes
- * (4×) away, so scheduling jitter never re-ranks relays.
+ * (4×) away, so scheduling jitter never re-ranks relays; and once it has
+ * risen it may not fall again for COST_CLASS_HOLD_MS, so load never makes
+ * relays oscillate: traffic relayed through R raises the RTT of R's links,
+ * R looks worse than an idle relay S, the traffic moves to S, and R, idle
+ * again, looked better at once (measured: a 5 s relayed iperf3 switched
+ * relays 3 times). A rise is priced at once, and so is every fall that
+ * follows no rise (the inflated RTTs of a mesh that is still starting).
  */
 import type { LinkStateName } from './types.ts'
 
@@ -67,6 +73,9 @@ export const UNKNOWN_GRACE_MS = 3000
 /** costClass changes only when the measured class is this many classes away (a 4× RTT change). */
 export const COST_CLASS_HYSTERESIS = 2
 
+/** After costClass rose it may not fall for this long (see the header). */
+export const COST_CLASS_HOLD_MS = 10_000
+
 /** Timing knobs of the state machine; every field defaults to the constant of the same name. */
 export interface LinkStateOptions {
   readonly downAfterFailures?: number
@@ -85,6 +94,8 @@ export interface LinkState {
   readonly rttMs: number | null
   /** The RTT class routing prices and peers share (rttClass with hysteresis); 0 until measured. */
   readonly costClass: number
+  /** When costClass last rose (-Infinity: never). */
+  readonly costRaisedAt: number
   /** Whether the link has ever been up (first-contact rules above). */
   readonly everUp: boolean
   /** Time of the last state change (or of creation). */
@@ -118,7 +129,7 @@ function resolve (o: LinkStateOptions): ResolvedOptions {
 
 /** initialLinkState is the state of a peer we have not measured yet (`unknown`, usable). */
 export function initialLinkState (now: number): LinkState {
-  return { state: 'unknown', consecutiveFailures: 0, consecutiveSuccesses: 0, rttMs: null, costClass: 0, everUp: false, since: now }
+  return { state: 'unknown', consecutiveFailures: 0, consecutiveSuccesses: 0, rttMs: null, costClass: 0, costRaisedAt: -Infinity, everUp: false, since: now }
 }
 
 /** isUsable says whether routing may use the link: everything but `down`. */
@@ -141,17 +152,20 @@ function smooth (old: number | null, sample: number | undefined): number | null 
   return old === null ? sample : RTT_EWMA_KEEP * old + (1 - RTT_EWMA_KEEP) * sample
 }
 
-function nextCostClass (s: LinkState, rttMs: number | null): number {
-  if (rttMs === null) return s.costClass
+function nextCost (s: LinkState, rttMs: number | null, at: number): { costClass: number, costRaisedAt: number } {
+  const kept = { costClass: s.costClass, costRaisedAt: s.costRaisedAt }
+  if (rttMs === null) return kept
   const measured = rttClass(rttMs)
-  if (s.rttMs === null || Math.abs(measured - s.costClass) >= COST_CLASS_HYSTERESIS) return measured
-  return s.costClass
+  if (s.rttMs === null) return { costClass: measured, costRaisedAt: s.costRaisedAt }
+  if (Math.abs(measured - s.costClass) < COST_CLASS_HYSTERESIS) return kept
+  if (measured > s.costClass) return { costClass: measured, costRaisedAt: at }
+  return at - s.costRaisedAt < COST_CLASS_HOLD_MS ? kept : { costClass: measured, costRaisedAt: s.costRaisedAt }
 }
 
 function onSuccess (s: LinkState, r: ProbeResult, o: ResolvedOptions): LinkState {
   const successes = s.consecutiveSuccesses + 1
   const rttMs = smooth(s.rttMs, r.rttMs)
-  const base = { consecutiveFailures: 0, consecutiveSuccesses: successes, rttMs, costClass: nextCostClass(s, rttMs) }
+  const base = { consecutiveFailures: 0, consecutiveSuccesses: successes, rttMs, ...nextCost(s, rttMs, r.at) }
   const firstContact = s.state === 'unknown' || (s.state === 'down' && !s.everUp)
   if (firstContact) return { ...base, state: 'up', everUp: true, since: r.at }
   if (s.state === 'down' && successes >= o.upAfterSuccesses && r.at - s.since >= o.minDownMs) {
@@ -162,7 +176,7 @@ function onSuccess (s: LinkState, r: ProbeResult, o: ResolvedOptions): LinkState
 
 function onFailure (s: LinkState, r: ProbeResult, o: ResolvedOptions): LinkState {
   const failures = s.consecutiveFailures + 1
-  const base = { consecutiveFailures: failures, consecutiveSuccesses: 0, rttMs: s.rttMs, costClass: s.costClass, everUp: s.everUp }
+  const base = { consecutiveFailures: failures, consecutiveSuccesses: 0, rttMs: s.rttMs, costClass: s.costClass, costRaisedAt: s.costRaisedAt, everUp: s.everUp }
   const inGrace = s.state === 'unknown' && r.at - s.since < o.unknownGraceMs
   if (s.state !== 'down' && failures >= o.downAfterFailures && !inGrace) return { ...base, state: 'down', since: r.at }
   return { ...base, state: s.state, since: s.since }

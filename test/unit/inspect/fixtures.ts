@@ -34,11 +34,11 @@ export function member (id: string): MemberInfo {
 export const MEMBERS = [member(X), member(Y), member(D)]
 
 export function up (rttMs: number, since = NOW - 60_000): LinkState {
-  return { state: 'up', consecutiveFailures: 0, consecutiveSuccesses: 50, rttMs, costClass: rttClass(rttMs), everUp: true, since }
+  return { state: 'up', consecutiveFailures: 0, consecutiveSuccesses: 50, rttMs, costClass: rttClass(rttMs), costRaisedAt: -Infinity, everUp: true, since }
 }
 
 export function down (failures: number, rttMs: number | null, since: number): LinkState {
-  return { state: 'down', consecutiveFailures: failures, consecutiveSuccesses: 0, rttMs, costClass: rttClass(rttMs), everUp: true, since }
+  return { state: 'down', consecutiveFailures: failures, consecutiveSuccesses: 0, rttMs, costClass: rttClass(rttMs), costRaisedAt: -Infinity, everUp: true, since }
 }
 
 /** report builds `from`'s report: [to, up, rttMs] per link. */

@@ -36,7 +36,7 @@ test('member order does not change the bytes', () => {
 })
 
 test('edges nobody measured are dotted grey; a one-sided down is dashed red', () => {
-  const links = new Map<string, LinkState>([[X, up(2)], [D, { state: 'unknown', consecutiveFailures: 0, consecutiveSuccesses: 0, rttMs: null, costClass: 0, everUp: false, since: 0 }]])
+  const links = new Map<string, LinkState>([[X, up(2)], [D, { state: 'unknown', consecutiveFailures: 0, consecutiveSuccesses: 0, rttMs: null, costClass: 0, costRaisedAt: -Infinity, everUp: false, since: 0 }]])
   const reports = new Map([[X, { from: X, seq: 1, at: 0, links: [{ to: S, up: false, rttClass: 0, rttMs: null }] }]])
   const dot = renderGraphDot({ self: S, ownPrefix: OWN_PREFIX, members: MEMBERS, links, reports, routes: new Map() })
   assert.ok(dot.includes('"PeerDest" -- "PeerSelf" [style=dotted, color=grey, label="unmeasured"];'))

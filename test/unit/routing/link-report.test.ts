@@ -1,7 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
-import { buildLinkReport, parseLinkReport, routingKeyOfReport, MAX_REPORT_LINKS } from '../../../src/routing/link-report.ts'
+import { buildLinkReport, ownLinksOfReport, parseLinkReport, routingKeyOfReport, MAX_REPORT_LINKS } from '../../../src/routing/link-report.ts'
 import { ErrorCodes, isGridmeshError } from '../../../src/errors.ts'
 import { initialLinkState, applyProbe } from '../../../src/routing/link-state.ts'
 
@@ -34,6 +34,13 @@ test('routingKeyOfReport: timestamps and raw RTTs leave it alone; usability, RTT
   assert.is.not(routingKeyOfReport({ ...good, from: '12D3KooWZ' }), key)
   assert.is.not(routingKeyOfReport({ junk: 1 }), routingKeyOfReport({ junk: 2 }))
   assert.type(routingKeyOfReport(undefined), 'string')
+})
+
+test('ownLinksOfReport prices our edges as others read them: usability and RTT class only', () => {
+  assert.equal(ownLinksOfReport(parseLinkReport(good)), new Map([
+    ['12D3KooWB', { state: 'up', rttClass: 4 }],
+    ['12D3KooWC', { state: 'down', rttClass: 0 }]
+  ]))
 })
 
 test('malformed reports are RECORD_INVALID', () => {

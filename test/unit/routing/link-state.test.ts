@@ -2,7 +2,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import {
   applyHandshakeAge, applyProbe, initialLinkState, isUsable, rttClass,
-  DOWN_AFTER_FAILURES, UNKNOWN_GRACE_MS, HANDSHAKE_STALE_MS, MIN_DOWN_MS, UP_AFTER_SUCCESSES
+  COST_CLASS_HOLD_MS, DOWN_AFTER_FAILURES, UNKNOWN_GRACE_MS, HANDSHAKE_STALE_MS, MIN_DOWN_MS, UP_AFTER_SUCCESSES
 } from '../../../src/routing/link-state.ts'
 import type { LinkState, ProbeResult } from '../../../src/routing/link-state.ts'
 
@@ -54,6 +54,25 @@ test('costClass follows the RTT only on a 4x change, so jitter never re-ranks re
   assert.is(s.costClass, first, 'jitter between 2 and 6 ms keeps the class')
   for (let i = 50; i < 120; i++) s = applyProbe(s, { ok: true, rttMs: 200, at: i * 100 })
   assert.ok(s.costClass >= first + 2, `a real slowdown moves it (${first} -> ${s.costClass})`)
+})
+
+test('costClass: a rise is priced at once but not undone within the hold time, so load cannot make relays oscillate', () => {
+  // A starting mesh: inflated first RTTs fall freely (no rise to hold).
+  let s = applyProbe(initialLinkState(0), { ok: true, rttMs: 3000, at: 0 })
+  let t = 0
+  const probe = (rttMs: number): void => { t += 100; s = applyProbe(s, { ok: true, rttMs, at: t }) }
+  for (let i = 0; i < 60; i++) probe(1)
+  const idle = s.costClass
+  assert.ok(idle <= 2, `startup RTTs fell at once (class ${idle})`)
+  for (let i = 0; i < 30; i++) probe(300) // relayed traffic queues behind this link
+  const loaded = s.costClass
+  assert.ok(loaded >= idle + 2, `the slowdown moved it once (${idle} -> ${loaded})`)
+  const movedAt = s.costRaisedAt
+  for (let i = 0; i < 30; i++) probe(1) // the traffic moved elsewhere: RTT back to idle at once
+  assert.is(s.costClass, loaded, 'held: no move back within the hold time')
+  while (t - movedAt < COST_CLASS_HOLD_MS) probe(1)
+  probe(1)
+  assert.ok(s.costClass <= idle + 1, `after the hold it follows the RTT again (${loaded} -> ${s.costClass})`)
 })
 
 test('up survives two lost probes; a success in between resets the count', () => {
