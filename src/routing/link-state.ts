@@ -138,12 +138,22 @@ export function isUsable (state: LinkStateName): boolean {
 }
 
 /**
+ * RTTs up to this are all class 0. A LAN's RTTs all sit below it, and on a
+ * busy host they swing tenfold with CPU scheduling (0.5 ↔ 10 ms); priced
+ * apart, that moved relays back and forth between equally good hosts (the
+ * routing-cut netns test saw 4 relay changes in the 3 s after a cut). Real
+ * path differences (a WAN's 30 vs 150 ms) are far above it.
+ */
+export const RTT_CLASS_FLOOR_MS = 16
+
+/**
  * rttClass maps an RTT to the coarse, shared cost ceil(log2(rtt + 1)) clamped
- * to 0..15. Each class doubles the RTT, so jitter of a few ms never changes a
- * class (and therefore never changes a route) except near a boundary.
+ * to 0..15, and 0 up to RTT_CLASS_FLOOR_MS. Each class doubles the RTT, so
+ * jitter never changes a class (and therefore never changes a route) except
+ * near a boundary.
  */
 export function rttClass (rttMs: number | null): number {
-  if (rttMs === null || !Number.isFinite(rttMs) || rttMs <= 0) return 0
+  if (rttMs === null || !Number.isFinite(rttMs) || rttMs <= RTT_CLASS_FLOOR_MS) return 0
   return Math.min(MAX_RTT_CLASS, Math.ceil(Math.log2(rttMs + 1)))
 }
 

@@ -2,7 +2,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import {
   applyHandshakeAge, applyProbe, initialLinkState, isUsable, rttClass,
-  COST_CLASS_HOLD_MS, DOWN_AFTER_FAILURES, UNKNOWN_GRACE_MS, HANDSHAKE_STALE_MS, MIN_DOWN_MS, UP_AFTER_SUCCESSES
+  COST_CLASS_HOLD_MS, RTT_CLASS_FLOOR_MS, DOWN_AFTER_FAILURES, UNKNOWN_GRACE_MS, HANDSHAKE_STALE_MS, MIN_DOWN_MS, UP_AFTER_SUCCESSES
 } from '../../../src/routing/link-state.ts'
 import type { LinkState, ProbeResult } from '../../../src/routing/link-state.ts'
 
@@ -119,9 +119,9 @@ test('options override the timing constants', () => {
   assert.is(applyProbe(s, ok(20), { upAfterSuccesses: 1, minDownMs: 0 }).state, 'up')
 })
 
-test('rttClass is ceil(log2(rtt + 1)) clamped to 0..15', () => {
+test('rttClass is ceil(log2(rtt + 1)) clamped to 0..15, and 0 up to the LAN floor', () => {
   const table: Array<[number | null, number]> = [
-    [null, 0], [0, 0], [-5, 0], [Number.NaN, 0], [0.4, 1], [1, 1], [3, 2], [4, 3], [100, 7], [1000, 10], [1e9, 15]
+    [null, 0], [0, 0], [-5, 0], [Number.NaN, 0], [0.4, 0], [1, 0], [4, 0], [RTT_CLASS_FLOOR_MS, 0], [RTT_CLASS_FLOOR_MS + 1, 5], [100, 7], [1000, 10], [1e9, 15]
   ]
   for (const [rtt, cls] of table) assert.is(rttClass(rtt), cls, `rtt ${String(rtt)}`)
 })
