@@ -20,9 +20,12 @@ export interface MemberView {
 /** Snapshot of the mesh (ourselves excluded), keyed by PeerId. */
 export type MemberSnapshot = ReadonlyMap<string, MemberView>
 
-interface Entry { record: NodeRecord, recordB64: string, live: Liveness, links?: unknown }
-/** A member that left or died (`at`: when we decided), remembered until its record expires. */
-interface Departed { kind: 'left' | 'dead', seq: number, until: number, reason?: DeadReason, at?: number }
+/** A member; `linksKey` is linksKey(links), kept so each announce computes it once. */
+interface Entry { record: NodeRecord, recordB64: string, live: Liveness, links?: unknown, linksKey?: string }
+/** A member that left, or died (`at`: when we decided, and why), remembered until its record expires. */
+type Departed =
+  | { kind: 'left', seq: number, until: number }
+  | { kind: 'dead', seq: number, until: number, reason: DeadReason, at: number }
 
 /** What happened to an input: the table changed, nothing changed, or it was refused as stale. */
 export type TableOutcome = 'changed' | 'unchanged' | 'stale'
@@ -73,9 +76,9 @@ export class MemberTable {
     const cur = this.entries.get(id)
     if (cur === undefined) {
       const gone = this.departed.get(id)
-        if (gone !== undefined && !this.mayReturn(gone, record.seq, source, connected, at)) return 'stale'
+      if (gone !== undefined && !this.mayReturn(gone, record.seq, source, connected, at)) return 'stale'
       this.departed.delete(id)
-      this.entries.set(id, { record, recordB64, live: initialLiveness(at, connected), ...(links === undefined ? {} : { links }) })
+      this.entries.set(id, { record, recordB64, live: initialLiveness(at, connected), ...(links === undefined ? {} : { links, linksKey: this.linksKey(links) }) })
       return 'changed'
     }
     if (record.seq < cur.record.seq) return 'stale'
@@ -86,8 +89,10 @@ export class MemberTable {
     if (source === 'announce') {
       changed = this.step(id, cur, { type: 'heartbeat', at }) || changed
       if (links !== undefined) {
-        if (cur.links === undefined || this.linksKey(links) !== this.linksKey(cur.links)) changed = true
+        const key = this.linksKey(links)
+        if (key !== cur.linksKey) changed = true
         cur.links = links
+        cur.linksKey = key
       }
     }
     return changed ? 'changed' : 'unchanged'
@@ -106,7 +111,7 @@ export class MemberTable {
   private mayReturn (gone: Departed, seq: number, source: RecordSource, connected: boolean, at: number): boolean {
     if (seq > gone.seq) return true
     if (gone.kind !== 'dead' || source !== 'announce' || seq < gone.seq) return false
-    return gone.reason !== 'unreachable' || connected || at - (gone.at ?? 0) >= this.cfg.deadAfterMs
+    return gone.reason !== 'unreachable' || connected || at - gone.at >= this.cfg.deadAfterMs
   }
 
   /** leave removes a member at once when the leave covers its record (seq ≥ record seq). */
