@@ -73,6 +73,10 @@ test('a late joiner is learned by all, and learns all', async () => {
   await startLab(5, [seedAddr])
   await waitFor(knowsAll, 'late joiner known', 10_000)
   console.log(`  late joiner (6th) → known by all and knows all in ${Date.now() - t0} ms`)
+  // The next tests send from the joiner (a DHT PUT, a flood publish): both reach only the peers it
+  // is connected to, and knowing every member comes before having dialled each one.
+  const joiner = labs[5]!
+  await waitFor(() => live().every(l => l === joiner || joiner.node.isConnected(l.node.peerId)), 'late joiner connected to every member', 10_000)
 })
 
 test('a forged record is refused on PUT and never reaches a membership', async () => {
