@@ -10,7 +10,7 @@ import { createMeshNode, dialableAddrs, type MeshNode } from '../mesh/libp2p-nod
 import { createMembership, type Membership } from '../mesh/membership.ts'
 import { choosePrefix, linkAddress, nodeAddress, type Claim } from '../mesh/allocation.ts'
 import { createLinkProber, type LinkProber } from '../routing/prober.ts'
-import { buildLinkReport, ownLinksOfReport, routingKeyOfReport, type LinkReport } from '../routing/link-report.ts'
+import { buildLinkReport, ownLinksOfReport, routingKey, routingKeyOfReport, type LinkReport } from '../routing/link-report.ts'
 import { ErrorCodes, GridmeshError } from '../errors.ts'
 import { LinkTable } from './link-table.ts'
 import { deriveMeshView, type MeshView } from './mesh-view.ts'
@@ -216,15 +216,14 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
    * state (measured: a relayed iperf3 got nothing for 20 s). State changes go
    * out at once, RTT classes with the next heartbeat.
    */
-  let announced: LinkReport | null = null
+  let announced: { report: LinkReport, key: string } | null = null
   const snapshotLinks = (): LinkReport => {
-    const next = buildLinkReport({ from: self, seq: Date.now(), at: Date.now(), links: links.states() })
-    const moved = announced === null || routingKeyOfReport(next) !== routingKeyOfReport(announced)
-    announced = next
-    if (moved) loop?.schedule()
-    return next
+    const report = buildLinkReport({ from: self, seq: Date.now(), at: Date.now(), links: links.states() })
+    const key = routingKey(report)
+    if (key !== announced?.key) loop?.schedule()
+    announced = { report, key }
+    return report
   }
-  const publishLinks = (): void => { membership.announceLinks() }
   const startProber = async (): Promise<void> => {
     prober?.stop()
     prober = createLinkProber({
@@ -237,7 +236,7 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
         if (!links.probe(peer, r)) return
         const l = links.get(peer)
         log.info({ peer, link: l?.state, rttMs: l?.rttMs === null || l?.rttMs === undefined ? null : Math.round(l.rttMs * 10) / 10 }, `direct link ${l?.state ?? 'unknown'}`)
-        publishLinks()
+        membership.announceLinks()
       }
     })
     await prober.start()
@@ -275,7 +274,7 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
       const age = p === undefined || p.latestHandshake === 0 ? null : now - p.latestHandshake * 1000
       if (links.handshake(id, age, now)) linksChanged = true
     }
-    if (linksChanged) publishLinks()
+    if (linksChanged) membership.announceLinks()
   }
   const pass = async (): Promise<void> => {
     const now = Date.now()
@@ -287,7 +286,7 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
     // from the record: its old "fresh handshake" belongs to a session that is gone.
     const liveDevice = device === null ? null : { ...device, peers: device.peers.filter(p => configured.has(p.publicKey)) }
     const next = deriveMeshView({
-      self, meshPrefix, ownPrefix, members, ownLinks: announced === null ? new Map() : ownLinksOfReport(announced),
+      self, meshPrefix, ownPrefix, members, ownLinks: announced === null ? new Map() : ownLinksOfReport(announced.report),
       ...(view !== null ? { previousRoutes: view.routes } : {}),
       ownIps: ipsOfMultiaddrs(node.addrs()), device: liveDevice, now
     })

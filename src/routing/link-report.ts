@@ -81,16 +81,22 @@ function invalid (why: string): GridmeshError {
 }
 
 /**
- * routingKeyOfReport is what route computation reads from a report: each
- * link's target, usability and RTT class (weights.ts). Its timestamps and
- * raw RTT figures move with every heartbeat and change no route. Total: a
- * report that does not parse keys as its raw text, so any change to it
- * still counts.
+ * routingKey is what route computation reads from a report: each link's
+ * target, usability and RTT class (weights.ts). Its timestamps and raw RTT
+ * figures move with every heartbeat and change no route.
+ */
+export function routingKey (r: LinkReport): string {
+  return `${r.from}|${r.links.map(l => `${l.to}:${l.up ? 1 : 0}:${l.rttClass}`).join(',')}`
+}
+
+/**
+ * routingKeyOfReport is routingKey of a report received from the network.
+ * Total: a report that does not parse keys as its raw text, so any change
+ * to it still counts.
  */
 export function routingKeyOfReport (input: unknown): string {
   try {
-    const r = parseLinkReport(input)
-    return `${r.from}|${r.links.map(l => `${l.to}:${l.up ? 1 : 0}:${l.rttClass}`).join(',')}`
+    return routingKey(parseLinkReport(input))
   } catch {
     return `invalid|${JSON.stringify(input) ?? ''}`
   }
