@@ -389,10 +389,8 @@ class MembershipService implements Membership {
         const records = await fetchRoster(this.node.libp2p, this.init.mesh, peer)
         if (this.stopped) return
         if (records === null) { this.lookup(peer); return }
-        // Records we already hold byte for byte need no second signature check.
-        const held = new Set<string>()
-        for (const id of this.table.snapshot().keys()) { const r = this.table.recordOf(id); if (r !== undefined) held.add(r.recordB64) }
-        if (this.own !== null) held.add(toBase64(this.own.bytes))
+        // Records we already hold byte for byte (what we would answer ourselves) need no second signature check.
+        const held = new Set(this.rosterRecords())
         for (const b64 of records) if (!held.has(b64)) await this.admitFromRoster(b64)
         if (!this.table.known(peer)) this.lookup(peer)
       } finally { this.rosterInFlight.delete(peer) }
