@@ -10,6 +10,7 @@ import { z } from 'zod'
 import { multiaddr } from '@multiformats/multiaddr'
 import { parseAuthorityId } from '../admission/authority.ts'
 import { BOOTSTRAP_SHAPE, BootstrapError, listenAddr, toDialAddr } from '../mesh/addr.ts'
+import { parseHostPort } from '../net/host-port.ts'
 
 /** Defaults, also shown by `--help`. */
 export const DEFAULTS = {
@@ -35,13 +36,13 @@ const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[0-9.]+|[a-zA-Z0-9.-]+):(\d{1,5})$/
 const port = z.number().int().min(1).max(65535)
 
 export const hostPort = z.string().regex(HOST_PORT, 'expected HOST:PORT (IPv6 as [addr]:port)')
-  .refine(s => Number(HOST_PORT.exec(s)?.[2]) <= 65535 && Number(HOST_PORT.exec(s)?.[2]) > 0, 'port must be 1-65535')
+  .refine(s => (parseHostPort(s)?.port ?? 0) >= 1, 'port must be 1-65535')
 
 /** Hosts the metrics listener may bind: loopback only (see `metrics` below). */
-const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '[::1]'])
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '::1'])
 
 /** A metrics listener address: HOST:PORT with HOST 127.0.0.1 or [::1]. */
-export const metricsAddress = hostPort.refine(s => LOOPBACK_HOSTS.has(s.slice(0, s.lastIndexOf(':'))),
+export const metricsAddress = hostPort.refine(s => LOOPBACK_HOSTS.has(parseHostPort(s)?.host ?? ''),
   'metrics must listen on a loopback address (127.0.0.1:PORT or [::1]:PORT): /metrics has no authentication and reveals the mesh topology; scrape it through a local agent or an SSH tunnel')
 
 /**
@@ -50,11 +51,9 @@ export const metricsAddress = hostPort.refine(s => LOOPBACK_HOSTS.has(s.slice(0,
  * IPv4 literal or a bracketed IPv6 literal.
  */
 export const listenAddress = hostPort.refine(s => {
-  const i = s.lastIndexOf(':')
-  const raw = s.slice(0, i)
-  const host = raw.startsWith('[') ? raw.slice(1, -1) : raw
-  if (!(raw.startsWith('[') ? isIPv6(host) : isIPv4(host))) return false
-  try { multiaddr(listenAddr(host, Number(s.slice(i + 1)))); return true } catch { return false }
+  const hp = parseHostPort(s)
+  if (hp === null || !(s.startsWith('[') ? isIPv6(hp.host) : isIPv4(hp.host))) return false
+  try { multiaddr(listenAddr(hp.host, hp.port)); return true } catch { return false }
 }, 'listen must be IP:PORT with an IP address, not a host name (e.g. 0.0.0.0:7700 or [::]:7700)')
 
 /**

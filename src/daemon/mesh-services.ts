@@ -12,6 +12,7 @@ import { choosePrefix, linkAddress, nodeAddress, type Claim } from '../mesh/allo
 import { createLinkProber, type LinkProber } from '../routing/prober.ts'
 import { buildLinkReport, ownLinksOfReport, routingKey, routingKeyOfReport, type LinkReport } from '../routing/link-report.ts'
 import { ErrorCodes, GridmeshError } from '../errors.ts'
+import { splitHostPort } from '../net/host-port.ts'
 import { LinkTable } from './link-table.ts'
 import { deriveMeshView, type MeshView } from './mesh-view.ts'
 import { createReconcileLoop, type ReconcileLoop } from './reconcile-loop.ts'
@@ -84,11 +85,6 @@ export interface MeshServicesHandle {
   /** Closed meshes: verify, keep, persist and spread a `gmr1.` revocation. */
   publishRevocation (text: string): Promise<unknown>
   stop (): Promise<void>
-}
-
-function splitHostPort (s: string): { host: string, port: number } {
-  const m = /^\[(.+)\]:(\d+)$/.exec(s) ?? /^(.+):(\d+)$/.exec(s)
-  return { host: m?.[1] ?? '0.0.0.0', port: Number(m?.[2] ?? 0) }
 }
 
 export async function startMeshServices (init: MeshServicesInit): Promise<MeshServicesHandle> {

@@ -5,12 +5,8 @@
  */
 import { createServer, type Server } from 'node:http'
 import { ErrorCodes, GridmeshError } from '../errors.ts'
+import { splitHostPort } from '../net/host-port.ts'
 import type { Registry } from 'prom-client'
-
-function splitHostPort (s: string): { host: string, port: number } {
-  const m = /^\[(.+)\]:(\d+)$/.exec(s) ?? /^(.+):(\d+)$/.exec(s)
-  return { host: m?.[1] ?? '127.0.0.1', port: Number(m?.[2] ?? 0) }
-}
 
 /** listenMetrics serves `registry` at http://HOST:PORT/metrics. */
 export async function listenMetrics (hostPort: string, registry: Registry): Promise<Server> {
