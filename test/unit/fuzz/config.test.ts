@@ -99,6 +99,13 @@ function checkError (r: Outcome<Config>, inputs: unknown): void {
 
 const docOf = (text: string): unknown => { try { return parseYaml(text) } catch { return null } }
 
+/** Loads `text` as the config file and applies both oracles. */
+function checkFile (text: string): void {
+  const r = fromFile(text)
+  check(r, text)
+  checkError(r, docOf(text))
+}
+
 const near: fc.Arbitrary<unknown> = fc.oneof(
   nastyJson,
   fc.constantFrom('lab', 'Lab', '-lab', 'a'.repeat(64), '/abs', 'rel/dir', '', 'gridmesh0', 'a'.repeat(16), 'eth0:1', '0.0.0.0:0', '0.0.0.0:65536',
@@ -121,9 +128,7 @@ test('random text and bytes as the config file: CONFIG_INVALID in one line, or a
   const arb = fc.oneof(anyString(400), fc.uint8Array({ maxLength: 300 }).map(b => new TextDecoder().decode(b)),
     fc.array(fc.constantFrom('mesh: lab\n', 'stateDir: /x\n', '- a\n', '  b: 1\n', '&a [1]\n', '*a\n', '---\n', '? x\n', '!!binary AAAA\n', '{', '"', '\t', '<<: *a\n', 'x: !!set {a}\n'), { maxLength: 8 }).map(a => a.join('')))
   fc.assert(fc.property(arb, text => {
-    const r = fromFile(text)
-    check(r, text)
-    checkError(r, docOf(text))
+    checkFile(text)
   }), params(800))
 })
 
@@ -136,18 +141,14 @@ test('YAML documents from field-edited valid configs: CONFIG_INVALID in one line
     return stringifyYaml(out)
   })
   fc.assert(fc.property(arb, text => {
-    const r = fromFile(text)
-    check(r, text)
-    checkError(r, docOf(text))
+    checkFile(text)
   }), params(350))
 })
 
 test('one-byte and multi-byte mutations of a valid file: CONFIG_INVALID in one line, or a config that re-validates', () => {
   fc.assert(fc.property(fc.oneof(oneMutationArb, mutationsArb), ops => {
     const text = mutateText(VALID_TEXT, ops)
-    const r = fromFile(text)
-    check(r, text)
-    checkError(r, docOf(text))
+    checkFile(text)
   }), params(700))
 })
 
