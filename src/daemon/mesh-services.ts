@@ -31,7 +31,7 @@ import type { DeviceState } from '../wireguard/types.ts'
 import type { NodeCounters } from './node.ts'
 import { needsNewCertificate, type ClosedMesh } from './admission.ts'
 import { createRevocations } from './revocations.ts'
-import { createRecordAdmission } from '../mesh/record-admission.ts'
+import { chainAdmission, createRecordAdmission, refuseOwnWgKey } from '../mesh/record-admission.ts'
 import { issueCertificate, needsRenewal, renewalTtl, type Certificate } from '../admission/certificate.ts'
 import { toBase64url } from '../admission/codec.ts'
 import { isGridmeshError } from '../errors.ts'
@@ -120,7 +120,9 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
   const admit: RecordAdmission | undefined = closed === null
     ? undefined
     : createRecordAdmission({ anchor: closed.anchor, revoked: closed.revocations.isRevoked })
-  const closedOpts = closed === null || admit === undefined ? {} : { admit, anchor: closed.anchor }
+  // [sec] A record of another peer with our own WireGuard key is refused at validation, open or closed (issue 19).
+  const ownKey = refuseOwnWgKey({ peerId: self, wgPublicKey: identity.wg.publicKey })
+  const closedOpts = closed === null || admit === undefined ? { admit: ownKey } : { admit: chainAdmission(ownKey, admit), anchor: closed.anchor }
   let node: MeshNode | null = null
   let membership: Membership | null = null
   const revocations = createRevocations({
@@ -190,10 +192,10 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
     node, ownRecord, mesh: config.mesh, logger: init.logger.child({ module: 'membership' }),
     seqs, heartbeatMs: config.heartbeatMs, republishMs: REPUBLISH_MS, linksKey: routingKeyOfReport, linkReport: () => snapshotLinks(),
     ...(closed === null || admit === undefined
-      ? {}
+      ? { admit: ownKey }
       : {
           // The certificate check, plus a bounded wait for a first-seen member's revocations in the DHT.
-          admit: revocations.admitMember,
+          admit: chainAdmission(ownKey, revocations.admitMember),
           onRevoke: revocations.onRevoke,
           onRefused: (peer, reason) => { if (reason === 'revoked') revocations.dropPeer(peer) }
         })

@@ -7,7 +7,7 @@
  */
 import { initialLiveness, stepLiveness } from './liveness.ts'
 import type { DeadReason, Liveness, LivenessConfig, LivenessEvent, LivenessState } from './liveness.ts'
-import type { NodeRecord } from './record.ts'
+import { recordInvalid, type NodeRecord } from './record.ts'
 
 /** One member as the rest of gridmesh sees it. */
 export interface MemberView {
@@ -37,6 +37,8 @@ export type RecordSource = 'announce' | 'dht'
 export class MemberTable {
   private readonly entries = new Map<string, Entry>()
   private readonly departed = new Map<string, Departed>()
+  /** WireGuard public key → the member holding it (kept in step with `entries`). */
+  private readonly keyHolders = new Map<string, string>()
   /** Members that died since the last drainDeaths(), for the caller's log. */
   private deaths: Array<{ peerId: string, reason: DeadReason }> = []
 
@@ -70,20 +72,38 @@ export class MemberTable {
   /**
    * offer admits or refreshes a verified record. An announce is also a
    * heartbeat; a DHT record is not (it proves the node existed, not that it lives).
+   *
+   * One WireGuard key, one member: a record whose key a current member other
+   * than its signer holds is refused (throws RECORD_INVALID 'wg-key-taken';
+   * membership counts it) and the holder keeps its entry. "First" is the
+   * incumbent: the member already in the table. Every node that saw the
+   * holder before the claim decides the same; among claims arriving together
+   * (a fresh node learning both from one roster) the first offered wins
+   * here, which an open mesh cannot make globally consistent without a
+   * proof of possession of the key (README "Security").
    */
   offer (record: NodeRecord, recordB64: string, source: RecordSource, at: number, connected: boolean, links?: unknown): TableOutcome {
     const id = record.peerId
+    const holder = this.keyHolders.get(record.wgPublicKey)
+    if (holder !== undefined && holder !== id && this.entries.has(holder)) {
+      throw recordInvalid('wg-key-taken', 'another member holds this WireGuard key')
+    }
     const cur = this.entries.get(id)
     if (cur === undefined) {
       const gone = this.departed.get(id)
       if (gone !== undefined && !this.mayReturn(gone, record.seq, source, connected, at)) return 'stale'
       this.departed.delete(id)
       this.entries.set(id, { record, recordB64, live: initialLiveness(at, connected), ...(links === undefined ? {} : { links, linksKey: this.linksKey(links) }) })
+      this.keyHolders.set(record.wgPublicKey, id)
       return 'changed'
     }
     if (record.seq < cur.record.seq) return 'stale'
     let changed = false
     if (recordB64 !== cur.recordB64 && (record.seq > cur.record.seq || record.expiresAt >= cur.record.expiresAt)) {
+      if (cur.record.wgPublicKey !== record.wgPublicKey) {
+        this.keyHolders.delete(cur.record.wgPublicKey)
+        this.keyHolders.set(record.wgPublicKey, id)
+      }
       cur.record = record; cur.recordB64 = recordB64; changed = true
     }
     if (source === 'announce') {
@@ -121,7 +141,7 @@ export class MemberTable {
     const until = cur?.record.expiresAt ?? at + 24 * 3_600_000
     this.remember(peerId, { kind: 'left', seq: Math.max(seq, this.departed.get(peerId)?.seq ?? 0), until })
     if (cur === undefined) return 'unchanged'
-    this.entries.delete(peerId)
+    this.drop(peerId, cur)
     return 'changed'
   }
 
@@ -161,13 +181,18 @@ export class MemberTable {
     const changed = next.state !== e.live.state
     e.live = next
     if (next.state === 'dead') {
-      this.entries.delete(id)
+      this.drop(id, e)
       const reason = next.deadReason ?? 'silent'
       this.remember(id, { kind: 'dead', seq: e.record.seq, until: e.record.expiresAt, reason, at: ev.at })
       this.deaths.push({ peerId: id, reason })
       return true
     }
     return changed
+  }
+
+  private drop (id: string, e: Entry): void {
+    this.entries.delete(id)
+    if (this.keyHolders.get(e.record.wgPublicKey) === id) this.keyHolders.delete(e.record.wgPublicKey)
   }
 
   private remember (id: string, d: Departed): void {

@@ -34,3 +34,26 @@ export function createRecordAdmission (policy: ClosedMeshPolicy): RecordAdmissio
     if (cert.prefix !== record.prefix) throw recordInvalid('cert-mismatch', 'certificate names another /64')
   }
 }
+
+/**
+ * refuseOwnWgKey: a record of another peer that carries THIS node's
+ * WireGuard key is refused at validation (reason 'wg-key-taken'). Without it
+ * the forged peer reached the desired WireGuard config as "a peer with the
+ * device's own key" and the invariant check refused every apply (attack 1).
+ * Our own record (same PeerId) passes.
+ */
+export function refuseOwnWgKey (self: { peerId: string, wgPublicKey: string }): RecordAdmission {
+  return async (record: NodeRecord) => {
+    if (record.wgPublicKey === self.wgPublicKey && record.peerId !== self.peerId) {
+      throw recordInvalid('wg-key-taken', 'record carries this node\'s own WireGuard key')
+    }
+  }
+}
+
+/** chainAdmission runs each check in order; the first refusal wins. */
+export function chainAdmission (...checks: ReadonlyArray<RecordAdmission | undefined>): RecordAdmission {
+  const list = checks.filter((c): c is RecordAdmission => c !== undefined)
+  return async (record: NodeRecord, now: number) => {
+    for (const check of list) await check(record, now)
+  }
+}

@@ -36,6 +36,8 @@ export const RECORD_REJECT_REASONS = [
   'wrong-mesh', 'expired', 'too-far-future', 'stale-seq', 'bad-key',
   // Closed meshes: no certificate, or one that names another key/prefix/peer than its record.
   'cert-missing', 'cert-mismatch',
+  // A WireGuard key another member (or this node) already holds: one key, one member (issue 19, attack 1).
+  'wg-key-taken',
   ...ADMISSION_REJECT_REASONS
 ] as const
 /** One of RECORD_REJECT_REASONS. */

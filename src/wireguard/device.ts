@@ -10,7 +10,8 @@ import type { Ipv6Prefix } from '../net/prefix.ts'
 import type { DeviceConfig, DeviceState, PeerChange, WireGuardDriver } from './types.ts'
 import type { Spawn } from './userspace.ts'
 import { GridmeshError, ErrorCodes } from '../errors.ts'
-import { checkInvariants, deviceAfterApply, planPeers } from './plan.ts'
+import { deviceAfterApply, planPeers } from './plan.ts'
+import { isolateViolations } from './invariants.ts'
 import { applyPeerOps, readDeviceState, readListenPort, setDeviceKeyAndPort } from './wg-tool.ts'
 import { deleteLink, probeUapiSocket, readLink, removeSocket } from './link.ts'
 import { DEFAULT_WG_RUN_DIR, startWireguardGo, uapiSocketPath } from './userspace.ts'
@@ -189,8 +190,11 @@ export function createWireGuardDriver (init: WireGuardDriverInit): SupervisedWir
     return recent.state
   }
 
-  async function applyLocked (desired: DeviceConfig): Promise<readonly PeerChange[]> {
-    checkInvariants(desired, meshPrefix)
+  let droppedPeers = 0
+  async function applyLocked (wanted: DeviceConfig): Promise<readonly PeerChange[]> {
+    const { config: desired, dropped } = isolateViolations(wanted, meshPrefix)
+    for (const d of dropped) log.warn({ iface, peer: d.publicKey, err: d.error.message }, 'peer dropped from the wireguard config: it breaks an invariant')
+    droppedPeers += dropped.length
     lastDesired = desired
     const current = freshRead() ?? await readDeviceState(runner, iface)
     generation++
@@ -222,6 +226,7 @@ export function createWireGuardDriver (init: WireGuardDriverInit): SupervisedWir
   return {
     get backend () { return backend },
     get pid () { return supervisor.pid },
+    get droppedPeers () { return droppedPeers },
     onRestart: listener => { listeners.add(listener); return () => { listeners.delete(listener) } },
     up: config => serial(() => upLocked(config)),
     read: readRemembered,

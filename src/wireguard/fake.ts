@@ -3,13 +3,15 @@
  * `checkInvariants` and `planPeers` as the real driver, keeps peers in memory
  * and prints them as stable sorted text:
  * `peer <key> endpoint 10.0.0.2:51820 allowed-ips fd..:1::/64,fd..:1::2/128 keepalive 25`.
- * It throws on calls the real driver could not satisfy (apply/read before up).
+ * It throws on calls the real driver could not satisfy (apply/read before up),
+ * and drops invariant-breaking peers from an apply like the real driver.
  */
 import type { WgPublicKey } from '../keys/types.ts'
 import type { Ipv6Prefix } from '../net/prefix.ts'
 import type { DeviceConfig, DeviceState, PeerChange, PeerState, WireGuardDriver } from './types.ts'
 import { GridmeshError, ErrorCodes } from '../errors.ts'
-import { checkInvariants, planPeers } from './plan.ts'
+import { planPeers } from './plan.ts'
+import { isolateViolations } from './invariants.ts'
 import type { PeerOp } from './plan.ts'
 import { wgPublicKeyOf } from './pubkey.ts'
 
@@ -26,6 +28,7 @@ export interface FakeWireGuardDriver extends WireGuardDriver {
 /** createFakeWireGuardDriver builds a fake for one interface in `meshPrefix`. */
 export function createFakeWireGuardDriver (init: { meshPrefix: Ipv6Prefix }): FakeWireGuardDriver {
   let device: { publicKey: WgPublicKey | null, listenPort: number } | null = null
+  let droppedPeers = 0
   const peers = new Map<string, PeerState>()
 
   const requireUp = (): { publicKey: WgPublicKey | null, listenPort: number } => {
@@ -56,8 +59,10 @@ export function createFakeWireGuardDriver (init: { meshPrefix: Ipv6Prefix }): Fa
       device = { publicKey: wgPublicKeyOf(config.privateKey), listenPort: config.listenPort }
     },
     read: async () => state(),
-    apply: async (desired: DeviceConfig): Promise<readonly PeerChange[]> => {
-      checkInvariants(desired, init.meshPrefix)
+    get droppedPeers () { return droppedPeers },
+    apply: async (wanted: DeviceConfig): Promise<readonly PeerChange[]> => {
+      const { config: desired, dropped } = isolateViolations(wanted, init.meshPrefix)
+      droppedPeers += dropped.length
       requireUp()
       device = { publicKey: wgPublicKeyOf(desired.privateKey), listenPort: desired.listenPort }
       const { changes, ops } = planPeers(state(), desired)

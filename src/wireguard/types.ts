@@ -55,8 +55,17 @@ export interface WireGuardDriver {
   up (config: Pick<DeviceConfig, 'privateKey' | 'listenPort'>): Promise<void>
   /** Reads the device as it is now. */
   read (): Promise<DeviceState>
-  /** Checks invariants, then applies the diff against `read()`. Returns what changed. */
+  /**
+   * Checks invariants, then applies the diff against `read()`. A peer that
+   * breaks one is dropped (logged, counted in droppedPeers), the rest applied.
+   * Returns what changed.
+   */
   apply (desired: DeviceConfig): Promise<readonly PeerChange[]>
   /** Removes the interface and stops wireguard-go. */
   down (): Promise<void>
+  /**
+   * Peers left out of an apply because they broke an invariant (each is
+   * logged; the rest of the config is applied). Counts drops, one per peer per apply.
+   */
+  readonly droppedPeers: number
 }

@@ -85,7 +85,7 @@ test('disconnect whose redial succeeds does not kill; suspect until the next hea
 })
 
 const rec = (peerId: string, seq: number): NodeRecord => ({
-  v: 1, mesh: 'm', peerId, wgPublicKey: 'k', endpoints: [], addrs: [], prefix: 'p', seq, expiresAt: 1e12
+  v: 1, mesh: 'm', peerId, wgPublicKey: `k-${peerId}`, endpoints: [], addrs: [], prefix: 'p', seq, expiresAt: 1e12
 }) as unknown as NodeRecord
 
 test('member table: leave needs seq ≥ record seq; a left member returns only with a higher seq', () => {
