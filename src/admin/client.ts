@@ -1,17 +1,38 @@
 /**
  * The admin API client the CLI commands use. Turns socket failures into one
- * clear line that says which socket was tried and how to fix it.
+ * clear line that says which socket was tried, what is wrong with it, and how
+ * to fix it. Replies are typed by the contract (contract.ts); messages name
+ * the command, never the request URL.
  */
 import { request } from 'node:http'
+import { statSync } from 'node:fs'
 import { ErrorCodes, GridmeshError } from '../errors.ts'
+import { ENDPOINT_LABELS, type AdminBody, type AdminEndpoint, type AdminQuery, type AdminReply } from './contract.ts'
+
+/** What is at a socket path that refused a connection: a dead socket, or no socket at all. */
+export function describeSocketPath (socketPath: string): 'socket' | 'directory' | 'file' | 'other' | 'absent' {
+  let st
+  try { st = statSync(socketPath) } catch { return 'absent' }
+  if (st.isSocket()) return 'socket'
+  if (st.isDirectory()) return 'directory'
+  if (st.isFile()) return 'file'
+  return 'other'
+}
 
 function unreachable (socketPath: string, err: NodeJS.ErrnoException): GridmeshError {
   const how = `start the daemon with \`gridmesh up --mesh NAME --state-dir DIR --admin-socket ${socketPath}\`, or pass the socket it uses with --admin-socket / GRIDMESH_ADMIN_SOCKET`
+  const which = 'pass the daemon\'s admin socket with --admin-socket / GRIDMESH_ADMIN_SOCKET (default /run/gridmesh/gridmesh.sock)'
   switch (err.code) {
     case 'ENOENT':
       return new GridmeshError(ErrorCodes.DAEMON_UNREACHABLE, `no gridmesh daemon at ${socketPath} (socket does not exist); ${how}`)
-    case 'ECONNREFUSED':
+    case 'ENOTDIR':
+      return new GridmeshError(ErrorCodes.DAEMON_UNREACHABLE, `${socketPath} is not a socket path (a parent is not a directory); ${which}`)
+    case 'ECONNREFUSED': {
+      const kind = describeSocketPath(socketPath)
+      if (kind === 'directory') return new GridmeshError(ErrorCodes.DAEMON_UNREACHABLE, `${socketPath} is a directory, not the admin socket; ${which}`)
+      if (kind === 'file' || kind === 'other') return new GridmeshError(ErrorCodes.DAEMON_UNREACHABLE, `${socketPath} is a ${kind === 'file' ? 'regular file' : 'special file'}, not a socket; ${which}`)
       return new GridmeshError(ErrorCodes.DAEMON_UNREACHABLE, `no gridmesh daemon at ${socketPath} (stale socket: nothing is listening); ${how}`)
+    }
     case 'EACCES':
     case 'EPERM':
       return new GridmeshError(ErrorCodes.NOT_PERMITTED, `permission denied on ${socketPath}; the admin socket is root-only (0600): run as root`)
@@ -20,8 +41,12 @@ function unreachable (socketPath: string, err: NodeJS.ErrnoException): GridmeshE
   }
 }
 
-/** adminRequest sends one request and returns the parsed JSON body. */
-export function adminRequest (socketPath: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+/**
+ * adminRequest sends one request and returns the parsed JSON body. `label`
+ * names the request in errors (default: method and path without the query).
+ */
+export function adminRequest (socketPath: string, method: 'GET' | 'POST', path: string, body?: unknown, label?: string): Promise<unknown> {
+  const what = label ?? `${method} ${path.split('?')[0] ?? path}`
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body)
     const req = request({
@@ -37,8 +62,8 @@ export function adminRequest (socketPath: string, method: 'GET' | 'POST', path: 
           reject(new GridmeshError(ErrorCodes.DAEMON_UNREACHABLE, `the daemon at ${socketPath} sent a reply that is not JSON`)); return
         }
         if ((res.statusCode ?? 500) >= 400) {
-          const msg = (parsed as { error?: string }).error ?? `HTTP ${res.statusCode ?? '?'}`
-          reject(new GridmeshError(ErrorCodes.ADMIN_REQUEST, `daemon refused ${method} ${path}: ${msg}`)); return
+          const msg = (parsed as { error?: string } | null)?.error ?? `HTTP ${res.statusCode ?? '?'}`
+          reject(new GridmeshError(ErrorCodes.ADMIN_REQUEST, `daemon refused ${what}: ${msg}`)); return
         }
         resolve(parsed)
       })
@@ -48,4 +73,17 @@ export function adminRequest (socketPath: string, method: 'GET' | 'POST', path: 
     if (payload !== undefined) req.write(payload)
     req.end()
   })
+}
+
+/** The optional parts of a call: only the ones the endpoint declares. */
+export type CallParts<E extends AdminEndpoint> =
+  (AdminQuery<E> extends undefined ? { query?: undefined } : { query: AdminQuery<E> }) &
+  (AdminBody<E> extends undefined ? { body?: undefined } : { body: AdminBody<E> })
+
+/** adminCall calls one endpoint of the contract and returns its typed reply. */
+export async function adminCall<E extends AdminEndpoint> (socketPath: string, endpoint: E, parts?: CallParts<E>): Promise<AdminReply<E>> {
+  const [method, path] = endpoint.split(' ') as ['GET' | 'POST', string]
+  const query = parts?.query as Record<string, string> | undefined
+  const qs = query === undefined ? '' : `?${new URLSearchParams(query).toString()}`
+  return await adminRequest(socketPath, method, path + qs, parts?.body, ENDPOINT_LABELS[endpoint]) as AdminReply<E>
 }

@@ -11,16 +11,17 @@ import { dirname } from 'node:path'
 import { ErrorCodes, GridmeshError, isGridmeshError } from '../errors.ts'
 import { workloadRoutes } from '../workload/api.ts'
 import type { WorkloadService } from '../workload/manager.ts'
+import type { Explanation, GraphView, PeerRow, RevocationResult, RouteRow, StatusView } from './contract.ts'
 
-/** What the daemon exposes to the admin API. */
+/** What the daemon exposes to the admin API; the reply types are the contract (contract.ts). */
 export interface AdminServices {
-  status (): unknown
-  peers (): unknown
-  routes (): unknown
+  status (): StatusView
+  peers (): PeerRow[]
+  routes (): RouteRow[]
   /** Graceful leave; resolves once the leave is under way. */
   leave (): Promise<void>
   /** Closed meshes: verify, keep and spread a `gmr1.` revocation (ADMIN_REQUEST when refused or the mesh is open). */
-  publishRevocation?: (revocation: string) => Promise<unknown>
+  publishRevocation?: (revocation: string) => Promise<RevocationResult>
   /** Workloads (issue 5): `/v1/workloads` exists only when given. */
   workloads?: WorkloadService
   /** Operator inspection (issue 5): `/v1/routes/explain` and `/v1/graph` exist only when given. */
@@ -29,8 +30,8 @@ export interface AdminServices {
 
 /** Read-only inspection views; `explain` throws ADMIN_REQUEST (400) for a bad or unknown target. */
 export interface InspectServices {
-  explain (target: string): unknown
-  graph (): { dot: string }
+  explain (target: string): Explanation
+  graph (): GraphView
 }
 
 type Handler = (body: unknown, query: URLSearchParams) => Promise<unknown> | unknown
@@ -108,7 +109,7 @@ export function buildAdminHandler (services: AdminServices): (req: IncomingMessa
 }
 
 /** revocationRoutes: `POST /v1/revocations { revocation: "gmr1.…" }`. */
-function revocationRoutes (publish: (revocation: string) => Promise<unknown>): Record<string, Handler> {
+function revocationRoutes (publish: (revocation: string) => Promise<RevocationResult>): Record<string, Handler> {
   return {
     'POST /v1/revocations': async (body) => {
       const text = typeof body === 'object' && body !== null && Object.keys(body).length === 1 ? (body as { revocation?: unknown }).revocation : undefined

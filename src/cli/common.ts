@@ -1,7 +1,8 @@
 /** Options and helpers shared by the inspection commands (thin admin API clients). */
 import type { Command } from 'commander'
 import { DEFAULTS } from '../config/schema.ts'
-import { adminRequest } from '../admin/client.ts'
+import { adminCall, type CallParts } from '../admin/client.ts'
+import type { AdminEndpoint, AdminReply } from '../admin/contract.ts'
 
 export interface InspectOptions { json?: boolean, adminSocket?: string }
 
@@ -16,9 +17,9 @@ export function socketPath (opts: InspectOptions): string {
   return opts.adminSocket ?? process.env.GRIDMESH_ADMIN_SOCKET ?? DEFAULTS.adminSocket
 }
 
-/** getJson fetches a read-only endpoint. */
-export function getJson (opts: InspectOptions, path: string): Promise<unknown> {
-  return adminRequest(socketPath(opts), 'GET', path)
+/** call calls one admin endpoint; the reply is typed by the contract (src/admin/contract.ts). */
+export function call<E extends AdminEndpoint> (opts: InspectOptions, endpoint: E, parts?: CallParts<E>): Promise<AdminReply<E>> {
+  return adminCall(socketPath(opts), endpoint, parts)
 }
 
 /** printJson writes stable, indented JSON to stdout. */

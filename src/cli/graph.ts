@@ -1,17 +1,18 @@
 /**
  * `gridmesh graph`: the mesh as this node sees it, as Graphviz DOT (links as
  * both ends report them, relay paths in use in bold blue). `--svg FILE` pipes
- * the DOT through `dot -Tsvg`; `--json` prints `{ dot }`.
+ * the DOT through `dot -Tsvg` into FILE (`--svg` alone: SVG on stdout);
+ * `--json` prints `{ dot }`.
  */
 import { spawn } from 'node:child_process'
 import type { Command } from 'commander'
 import { ErrorCodes, GridmeshError } from '../errors.ts'
-import { addInspectOptions, getJson, printJson, type InspectOptions } from './common.ts'
+import { addInspectOptions, call, printJson, type InspectOptions } from './common.ts'
 
-/** renderSvg runs `dot -Tsvg -o FILE` with the DOT on stdin. */
-function renderSvg (dot: string, file: string): Promise<void> {
+/** renderSvg runs `dot -Tsvg -o FILE` (or to stdout when file is null) with the DOT on stdin. */
+function renderSvg (dot: string, file: string | null): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('dot', ['-Tsvg', '-o', file], { stdio: ['pipe', 'ignore', 'pipe'] })
+    const child = spawn('dot', file === null ? ['-Tsvg'] : ['-Tsvg', '-o', file], { stdio: ['pipe', file === null ? 'inherit' : 'ignore', 'pipe'] })
     let stderr = ''
     child.stderr.on('data', (c: Buffer) => { stderr += c.toString('utf8') })
     child.on('error', (err: NodeJS.ErrnoException) => {
@@ -30,12 +31,13 @@ function renderSvg (dot: string, file: string): Promise<void> {
 
 export function registerGraph (program: Command): void {
   addInspectOptions(program.command('graph').description('print the mesh as Graphviz DOT: members, link states, relay paths in use'))
-    .option('--svg <file>', 'render to an SVG file with graphviz `dot` instead of printing DOT')
-    .action(async (opts: InspectOptions & { svg?: string }) => {
-      const { dot } = await getJson(opts, '/v1/graph') as { dot: string }
+    .option('--svg [file]', 'render SVG with graphviz `dot` into FILE (without FILE: to stdout) instead of printing DOT')
+    .action(async (opts: InspectOptions & { svg?: string | true }) => {
+      const { dot } = await call(opts, 'GET /v1/graph')
       if (opts.svg !== undefined) {
-        await renderSvg(dot, opts.svg)
-        if (opts.json === true) printJson({ svg: opts.svg })
+        const file = opts.svg === true ? null : opts.svg
+        await renderSvg(dot, file)
+        if (opts.json === true && file !== null) printJson({ svg: file })
         return
       }
       if (opts.json === true) printJson({ dot })

@@ -2,9 +2,11 @@
  * The gridmesh CLI entry point: the only place (with the daemon's top level)
  * that exits the process. Every error becomes one stderr line and an exit code
  * from `exitCodeFor`: 2 for usage/config errors, 1 for runtime failures.
+ * Usage errors (commander's) are rendered by usage.ts.
  */
 import { Command, CommanderError } from 'commander'
 import { errorLine, exitCodeFor } from '../errors.ts'
+import { configureUsage } from './usage.ts'
 import { registerUp } from './up.ts'
 import { registerStatus } from './status.ts'
 import { registerPeers } from './peers.ts'
@@ -22,9 +24,6 @@ function buildProgram (): Command {
   const program = new Command('gridmesh')
     .description('private WireGuard full mesh keyed through a private libp2p DHT')
     .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)')
-    .exitOverride()
-    .configureOutput({ outputError: (str, write) => { write(`gridmesh: ${str.replace(/^error: /, '')}`) } })
   registerUp(program)
   registerStatus(program)
   registerPeers(program)
@@ -37,9 +36,8 @@ function buildProgram (): Command {
   registerRevoke(program)
   registerPsk(program)
   registerRevocation(program)
-  for (const cmd of program.commands) {
-    cmd.exitOverride().configureOutput({ outputError: (str, write) => { write(`gridmesh ${cmd.name()}: ${str.replace(/^error: /, '')}`) } })
-  }
+  // Every command at every depth: one-line usage errors, no flag swallowed as a value.
+  configureUsage(program)
   return program
 }
 

@@ -10,7 +10,7 @@ interface MeshInitOptions { mesh: string, out: string }
 
 export function registerMeshInit (program: Command): void {
   const mesh = program.command('mesh').description('manage a closed mesh (authority key)')
-  const init = mesh.command('init')
+  mesh.command('init')
     .description('create the mesh authority key (keep it offline) and print the mesh authority id')
     .requiredOption('--mesh <name>', 'mesh name')
     .requiredOption('--out <dir>', 'directory for authority.key (created 0700; an existing key is never overwritten)')
@@ -26,5 +26,4 @@ export function registerMeshInit (program: Command): void {
         ''
       ].join('\n'))
     })
-  init.exitOverride().configureOutput({ outputError: (str, write) => { write(`gridmesh mesh init: ${str.replace(/^error: /, '')}`) } })
 }

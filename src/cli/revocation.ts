@@ -4,8 +4,7 @@
  * keeps it, and spreads it through the DHT and the members topic.
  */
 import type { Command } from 'commander'
-import { adminRequest } from '../admin/client.ts'
-import { addInspectOptions, socketPath, printJson, type InspectOptions } from './common.ts'
+import { addInspectOptions, call, printJson, type InspectOptions } from './common.ts'
 
 export function registerRevocation (program: Command): void {
   const rev = program.command('revocation').description('spread revocations through a running member')
@@ -13,7 +12,7 @@ export function registerRevocation (program: Command): void {
     .description('publish a gmr1. revocation (from `gridmesh revoke`) to the mesh through this node')
     .argument('<revocation>', 'the gmr1.… line printed by `gridmesh revoke`'), false)
     .action(async (revocation: string, opts: InspectOptions) => {
-      const result = await adminRequest(socketPath(opts), 'POST', '/v1/revocations', { revocation: revocation.trim() })
+      const result = await call(opts, 'POST /v1/revocations', { body: { revocation: revocation.trim() } })
       printJson(result)
     })
 }

@@ -11,6 +11,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { parseAuthorityId } from '../admission/authority.ts'
 import { BOOTSTRAP_SHAPE, BootstrapError, listenAddr, toDialAddr } from '../mesh/addr.ts'
 import { parseHostPort } from '../net/host-port.ts'
+import { isNodePrefix, meshPrefixFromName, parseMeshPrefix } from '../mesh/allocation.ts'
+import { parseIpv6Prefix, type Ipv6Prefix } from '../net/prefix.ts'
 
 /** Defaults, also shown by `--help`. */
 export const DEFAULTS = {
@@ -115,7 +117,33 @@ export const configSchema = z.object({
     ctx.addIssue({ code: 'custom', path: ['tokenFile'], message: 'give either --token or --token-file, not both' })
   }
   if (c.wgPort === c.probePort) ctx.addIssue({ code: 'custom', path: ['probePort'], message: 'probe port must differ from the WireGuard port' })
+  checkPrefixes(c, ctx)
 })
+
+/**
+ * The prefix rules `up` applies (mesh/allocation.ts), checked here so that
+ * `--check-config`, the installer and `up` refuse exactly the same configs:
+ * the mesh prefix is a /48; a requested prefix is a usable /64 inside it.
+ */
+function checkPrefixes (c: { mesh: string, meshPrefix?: string | undefined, prefix?: string | undefined }, ctx: z.RefinementCtx): void {
+  const message = (err: unknown): string => err instanceof Error ? err.message : String(err)
+  let mesh: Ipv6Prefix
+  try {
+    mesh = c.meshPrefix !== undefined ? parseMeshPrefix(c.meshPrefix) : meshPrefixFromName(c.mesh)
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', path: ['meshPrefix'], message: message(err) })
+    return
+  }
+  if (c.prefix === undefined) return
+  let p: Ipv6Prefix
+  try { p = parseIpv6Prefix(c.prefix) } catch (err) {
+    ctx.addIssue({ code: 'custom', path: ['prefix'], message: message(err) })
+    return
+  }
+  if (!isNodePrefix(mesh, p)) {
+    ctx.addIssue({ code: 'custom', path: ['prefix'], message: `${c.prefix} is not a /64 inside the mesh prefix ${mesh} (subnet ids 0 and ffff are reserved); pick one inside it or omit it` })
+  }
+}
 
 export type Config = Readonly<z.output<typeof configSchema>>
 export type ConfigInput = z.input<typeof configSchema>

@@ -19,6 +19,8 @@ import type { MemberSnapshot } from '../mesh/membership.ts'
 import { type LinkState } from '../routing/link-state.ts'
 import type { MemberInfo } from '../routing/plan.ts'
 import type { OwnLink, PeerIdString } from '../routing/types.ts'
+import type { Alternative, DirectLinkFacts, Explanation } from '../admin/contract.ts'
+import { looksLikePeerRef, matchPeerRef, shortPeerId } from '../admin/peer-ref.ts'
 
 /** How many alternative relays an explanation lists. */
 export const MAX_ALTERNATIVES = 3
@@ -36,61 +38,37 @@ export interface ExplainInput {
   readonly now: number
 }
 
-/** This node's direct link to the destination, as both ends see it. */
-export interface DirectLinkFacts {
-  /** Our link state machine: `up`, `down` or `unknown` (not measured yet, usable). */
-  readonly state: 'up' | 'down' | 'unknown'
-  /** When our state last changed (unix ms). */
-  readonly since: number | null
-  /** Probes unanswered in a row right now. */
-  readonly failedProbes: number
-  /** Smoothed RTT, ms (the last measured one while the link is down). */
-  readonly rttMs: number | null
-  readonly lastHandshake: number | null
-  /** The destination's own report says its side of the link is down. */
-  readonly peerReportsDown: boolean
-}
-
-/** One relay the router could have used, priced like the router prices it. */
-export interface Alternative { readonly via: PeerIdString, readonly metric: number }
-
-/** The `--json` form of `gridmesh routes --explain`. */
-export interface Explanation {
-  readonly destination: Ipv6Prefix
-  readonly destinationPeer: PeerIdString
-  readonly address: string
-  readonly kind: 'direct' | 'relay' | 'unreachable'
-  readonly via: PeerIdString | null
-  readonly since: number | null
-  readonly metric: number | null
-  readonly path: readonly PeerIdString[]
-  readonly hops: number
-  /** metric − hops × HOP_COST: the RTT classes (plus a sub-unit tie-breaker). */
-  readonly rttCost: number | null
-  readonly direct: DirectLinkFacts
-  /** Cheapest two-hop relays other than the one in use, ascending by metric (relay routes only). */
-  readonly alternatives: readonly Alternative[]
-  /** One sentence: the reason. */
-  readonly reason: string
-  readonly now: number
-}
+export type { Alternative, DirectLinkFacts, Explanation }
 
 function badTarget (message: string): GridmeshError {
   return new GridmeshError(ErrorCodes.ADMIN_REQUEST, message)
 }
 
 /**
- * resolveTarget finds the member a target names: its PeerId, its /64 (or any
- * prefix inside it), or any address inside its /64. Throws ADMIN_REQUEST
- * (HTTP 400) with the reason when the target is malformed, is this node, or
- * matches no member.
+ * resolveTarget finds the member a target names: its PeerId (full, the
+ * tables' short form, or a unique end of it, see admin/peer-ref.ts), its /64
+ * (or any prefix inside it), or any address inside its /64. Throws
+ * ADMIN_REQUEST (HTTP 400) with the reason when the target is malformed, is
+ * this node, is ambiguous, or matches no member.
  */
 export function resolveTarget (self: PeerIdString, ownPrefix: Ipv6Prefix | null, members: readonly MemberInfo[], target: string): MemberInfo {
   const t = target.trim()
   if (t === '') throw badTarget('missing target: give a member /64, an address inside it, or a PeerId')
   if (t === self) throw badTarget(`${t} is this node itself; it has no route to explain`)
-  const byId = members.find(m => m.peerId === t)
-  if (byId !== undefined) return byId
+  const exact = members.find(m => m.peerId === t)
+  if (exact !== undefined) return exact
+  if (looksLikePeerRef(t)) {
+    const ref = matchPeerRef(t, [self, ...members.map(m => m.peerId)])
+    if (ref.kind === 'ambiguous') {
+      throw badTarget(`"${t.slice(0, 80)}" matches ${ref.candidates.length} members (${ref.candidates.map(shortPeerId).join(', ')}); give more characters of the PeerId`)
+    }
+    if (ref.kind === 'match') {
+      if (ref.peerId === self) throw badTarget(`${t} is this node itself; it has no route to explain`)
+      const byId = members.find(m => m.peerId === ref.peerId)
+      if (byId !== undefined) return byId
+    }
+    throw badTarget(`no member's PeerId is or ends with "${t.slice(0, 80)}"; \`gridmesh peers\` lists every member`)
+  }
   let inner: Ipv6Prefix | string
   try {
     inner = t.includes('/') ? parseIpv6Prefix(t, ErrorCodes.ADMIN_REQUEST) : parseIpv6Address(t, ErrorCodes.ADMIN_REQUEST)

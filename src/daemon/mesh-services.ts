@@ -18,6 +18,7 @@ import { deriveMeshView, type MeshView } from './mesh-view.ts'
 import { createReconcileLoop, type ReconcileLoop } from './reconcile-loop.ts'
 import { ipsOfMultiaddrs, ownEndpoints } from './endpoints.ts'
 import { peersView, routesView, statusView } from './views.ts'
+import type { Explanation, GraphView, PeerRow, RevocationResult, RouteRow, StatusView } from '../admin/contract.ts'
 import { explainRoute, reportsFromMembers } from './explain.ts'
 import { renderGraphDot } from './graph-dot.ts'
 import type { GridmeshMetrics } from '../metrics/registry.ts'
@@ -76,14 +77,14 @@ export interface MeshServicesInit {
 }
 
 export interface MeshServicesHandle {
-  status (): unknown
-  peers (): unknown
-  routes (): unknown
+  status (): StatusView
+  peers (): PeerRow[]
+  routes (): RouteRow[]
   /** `routes --explain`; throws ADMIN_REQUEST for a bad or unknown target. */
-  explain (target: string): unknown
-  graph (): { dot: string }
+  explain (target: string): Explanation
+  graph (): GraphView
   /** Closed meshes: verify, keep, persist and spread a `gmr1.` revocation. */
-  publishRevocation (text: string): Promise<unknown>
+  publishRevocation (text: string): Promise<RevocationResult>
   stop (): Promise<void>
 }
 

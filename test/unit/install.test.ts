@@ -6,7 +6,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { execFile } from 'node:child_process'
-import { lstat, mkdtemp, readFile, readlink, rm, stat } from 'node:fs/promises'
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -66,6 +66,47 @@ test('bad installer arguments exit 2 with one line', async () => {
     assert.is(r.code, 2, args.join(' '))
     assert.is(r.stderr.trim().split('\n').length, 1, r.stderr)
   }
+})
+
+/** install runs the installer into a scratch root (no setup, no start). */
+async function install (root: string, ...args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
+  const dirs = ['--prefix', join(root, 'opt'), '--config-dir', join(root, 'etc'), '--unit-dir', join(root, 'units'), '--bin-dir', join(root, 'bin')]
+  return await run('bash', [join(ROOT, 'scripts/install.sh'), ...dirs, '--no-start', '--no-setup', ...args], { timeout: 300_000, maxBuffer: 1 << 20 })
+    .then(r => ({ code: 0, stdout: r.stdout, stderr: r.stderr }), (e: { code: number, stdout: string, stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }))
+}
+
+test('bad arguments are refused before anything is copied: the scratch root stays empty', async () => {
+  for (const args of [
+    ['--mesh', 'test', '--bootstrap', '10.9.0.1'],
+    ['--mesh', 'test', '--bootstrap', '10.9.0.1:99999'],
+    ['--bootstrap', '10.9.0.1:7700'],
+    ['--mesh', 'test', '--bootstrap', '[:::1]:7700']
+  ]) {
+    const root = await mkdtemp(join(tmpdir(), 'gm-install-bad-'))
+    try {
+      const r = await install(root, ...args)
+      assert.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
+      assert.equal(await readdir(root), [], `${args.join(' ')} left ${(await readdir(root)).join(', ')}`)
+      assert.not.match(r.stdout, /copying/)
+    } finally { await rm(root, { recursive: true, force: true }) }
+  }
+})
+
+test('an existing invalid config stops the install before the copy and offers --force-config, which replaces it', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'gm-install-old-'))
+  try {
+    await mkdir(join(root, 'etc'))
+    const bad = 'mesh: test\nstateDir: /var/lib/gridmesh\nbootstrap: ["10.9.0.1"]\n'
+    await writeFile(join(root, 'etc', 'gridmesh.yaml'), bad)
+    const r = await install(root, '--mesh', 'test', '--bootstrap', '10.9.0.1:7700')
+    assert.is(r.code, 2)
+    assert.match(r.stderr, /existing .*gridmesh.yaml is invalid .*--force-config/)
+    assert.equal(await readdir(root), ['etc'], 'nothing installed')
+    const forced = await install(root, '--force-config', '--mesh', 'test', '--bootstrap', '10.9.0.1:7700')
+    assert.is(forced.code, 0, forced.stderr)
+    assert.match(await readFile(join(root, 'etc', 'gridmesh.yaml'), 'utf8'), /^bootstrap: \["10\.9\.0\.1:7700"\]$/m)
+    assert.is(await readFile(join(root, 'etc', 'gridmesh.yaml.old'), 'utf8'), bad, 'the old file is kept')
+  } finally { await rm(root, { recursive: true, force: true }) }
 })
 
 test('dist/gridmesh.example.yaml passes --check-config (given --state-dir)', async () => {

@@ -4,13 +4,14 @@ import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { listenAdmin, closeAdmin, checkAdminSocketFree, type AdminServices } from '../../../src/admin/server.ts'
+import type { RevocationResult, StatusView } from '../../../src/admin/contract.ts'
 import { adminRequest } from '../../../src/admin/client.ts'
 import { ErrorCodes } from '../../../src/errors.ts'
 
 function services (): AdminServices & { left: number } {
   const s = {
     left: 0,
-    status: () => ({ peerId: 'p', members: 1 }),
+    status: () => ({ peerId: 'p', members: 1 }) as unknown as StatusView,
     peers: () => [],
     routes: () => [],
     leave: async () => { s.left++ }
@@ -68,7 +69,7 @@ test('client errors say which socket was tried', async () => {
 
 test('POST /v1/revocations passes the gmr1 text through and refuses other bodies', () => withSocket(async path => {
   const seen: string[] = []
-  const server = await listenAdmin(path, { ...services(), publishRevocation: async text => { seen.push(text); return { id: 'peer-x', result: 'added' } } })
+  const server = await listenAdmin(path, { ...services(), publishRevocation: async text => { seen.push(text); return { id: 'peer-x', result: 'added' } as RevocationResult } })
   try {
     assert.equal(await adminRequest(path, 'POST', '/v1/revocations', { revocation: 'gmr1.AAAA' }), { id: 'peer-x', result: 'added' })
     await adminRequest(path, 'POST', '/v1/revocations', { revocation: 1 }).then(() => assert.unreachable(), (e: Error) => { assert.match(e.message, /gmr1/) })

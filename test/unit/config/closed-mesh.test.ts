@@ -6,7 +6,7 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { chmod, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig } from '../../../src/config/load.ts'
@@ -21,6 +21,7 @@ import { newAuthority, newPeerId } from '../admission/helpers.ts'
 const authority = await newAuthority()
 const ID = formatAuthorityId('lab', authority.publicKey)
 const dir = await mkdtemp(join(tmpdir(), 'gm-closed-'))
+test.after(async () => { await rm(dir, { recursive: true, force: true }) })
 let n = 0
 const base = (): { mesh: string, stateDir: string } => ({ mesh: 'lab', stateDir: join(dir, `s${n++}`) })
 

@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import { closeAdmin, listenAdmin } from '../../../src/admin/server.ts'
+import type { Explanation, RevocationResult, StatusView } from '../../../src/admin/contract.ts'
 import { adminRequest } from '../../../src/admin/client.ts'
 import { ErrorCodes, GridmeshError, isGridmeshError } from '../../../src/errors.ts'
 import { createRevocation, encodeRevocation, verifyRevocation } from '../../../src/admission/revocation.ts'
@@ -56,7 +57,7 @@ const workloads = createWorkloadManager({ driver: createFakeVethDriver(['ns1', '
   { stateDir: dir, prefix: () => ownPrefix, mtu: 1420 })
 await workloads.start()
 const server = await listenAdmin(sock, {
-  status: () => STATUS,
+  status: () => STATUS as unknown as StatusView,
   peers: () => [],
   routes: () => [],
   leave: async () => { leaves++ },
@@ -64,7 +65,7 @@ const server = await listenAdmin(sock, {
   publishRevocation: async text => {
     try {
       const rev = await verifyRevocation(text, anchor)
-      return { id: rev.id, result: 'known' }
+      return { id: rev.id, result: 'known' } as RevocationResult
     } catch (err) {
       if (isGridmeshError(err) && err.code === ErrorCodes.RECORD_INVALID) throw new GridmeshError(ErrorCodes.ADMIN_REQUEST, `revocation refused: ${err.message}`)
       throw err
@@ -72,7 +73,7 @@ const server = await listenAdmin(sock, {
   },
   workloads,
   inspect: {
-    explain: target => ({ peerId: resolveTarget('self', ownPrefix, members, target).peerId }),
+    explain: target => ({ peerId: resolveTarget('self', ownPrefix, members, target).peerId }) as unknown as Explanation,
     graph: () => ({ dot: 'graph gridmesh {}\n' })
   }
 })

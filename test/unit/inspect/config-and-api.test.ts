@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig } from '../../../src/config/load.ts'
 import { buildAdminHandler } from '../../../src/admin/server.ts'
+import type { Explanation, StatusView } from '../../../src/admin/contract.ts'
 import { adminRequest } from '../../../src/admin/client.ts'
 import { ErrorCodes, GridmeshError, exitCodeFor, isGridmeshError } from '../../../src/errors.ts'
 
@@ -41,12 +42,12 @@ test('admin API: explain passes ?target=, 400 for missing or refused targets; gr
   const path = join(dir, 'admin.sock')
   const seen: string[] = []
   const server = createServer(buildAdminHandler({
-    status: () => ({}), peers: () => [], routes: () => [], leave: async () => {},
+    status: () => ({}) as StatusView, peers: () => [], routes: () => [], leave: async () => {},
     inspect: {
       explain: (target) => {
         seen.push(target)
         if (target === 'nope') throw new GridmeshError(ErrorCodes.ADMIN_REQUEST, 'no member owns nope')
-        return { kind: 'direct' }
+        return { kind: 'direct' } as Explanation
       },
       graph: () => ({ dot: 'graph gridmesh {\n}\n' })
     }

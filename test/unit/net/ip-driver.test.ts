@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createIpDriver } from '../../../src/net/ip-driver.ts'
@@ -63,17 +63,19 @@ test('ip JSON: host routes get /128, link-local addresses are skipped', () => {
 
 test('setSysctl writes /proc/sys files only when different, refuses ..', async () => {
   const root = mkdtempSync(join(tmpdir(), 'gm-sysctl-'))
-  mkdirSync(join(root, 'net/ipv6/conf/all'), { recursive: true })
-  writeFileSync(join(root, 'net/ipv6/conf/all/forwarding'), '0\n')
-  const d = createIpDriver({ runner: system(), procSysRoot: root })
-  await d.setSysctl('net.ipv6.conf.all.forwarding', '1')
-  assert.is(readFileSync(join(root, 'net/ipv6/conf/all/forwarding'), 'utf8'), '1\n')
-  try { await d.setSysctl('net/../../etc/passwd', 'x'); assert.unreachable() } catch (err) {
-    assert.ok(isGridmeshError(err)); assert.match(err.message, 'invalid sysctl key')
-  }
-  try { await d.setSysctl('net.ipv6.conf.nope.forwarding', '1'); assert.unreachable() } catch (err) {
-    assert.ok(isGridmeshError(err)); assert.is(err.code, ErrorCodes.DRIVER_FAILED)
-  }
+  try {
+    mkdirSync(join(root, 'net/ipv6/conf/all'), { recursive: true })
+    writeFileSync(join(root, 'net/ipv6/conf/all/forwarding'), '0\n')
+    const d = createIpDriver({ runner: system(), procSysRoot: root })
+    await d.setSysctl('net.ipv6.conf.all.forwarding', '1')
+    assert.is(readFileSync(join(root, 'net/ipv6/conf/all/forwarding'), 'utf8'), '1\n')
+    try { await d.setSysctl('net/../../etc/passwd', 'x'); assert.unreachable() } catch (err) {
+      assert.ok(isGridmeshError(err)); assert.match(err.message, 'invalid sysctl key')
+    }
+    try { await d.setSysctl('net.ipv6.conf.nope.forwarding', '1'); assert.unreachable() } catch (err) {
+      assert.ok(isGridmeshError(err)); assert.is(err.code, ErrorCodes.DRIVER_FAILED)
+    }
+  } finally { rmSync(root, { recursive: true, force: true }) }
 })
 
 test('fake net driver: stable text, idempotent', async () => {

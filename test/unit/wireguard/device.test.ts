@@ -12,9 +12,14 @@ import { ErrorCodes, isGridmeshError } from '../../../src/errors.ts'
 import { testLogger } from '../../../src/log.ts'
 import { priv, pub, p, MESH } from './keys.fixture.ts'
 
+/** Every fake system's run dir, removed after the suite (even when a test fails). */
+const runDirs: string[] = []
+test.after(() => { for (const d of runDirs) rmSync(d, { recursive: true, force: true }) })
+
 /** A fake system: one interface that exists while a fake wireguard-go runs. */
 function fakeSystem (opts: { reportPort?: number } = {}) {
   const runDir = mkdtempSync(join(tmpdir(), 'gm-wgdev-'))
+  runDirs.push(runDir)
   const sock = join(runDir, 'gm0.sock')
   const children: { child: SupervisedChild, args: readonly string[], crash: () => void }[] = []
   let linkUp = false

@@ -1,3 +1,4 @@
+import type { StatusView } from '../../../src/admin/contract.ts'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -31,7 +32,7 @@ async function withApi (fn: (call: Call) => Promise<void>): Promise<void> {
   const workloads = createWorkloadManager({ driver: createFakeVethDriver(['ns1']), logger: pino({ level: 'silent' }) },
     { stateDir: dir, prefix: () => parseIpv6Prefix('fd00:1::/64'), mtu: 1420 })
   await workloads.start()
-  const server = await listenAdmin(sock, { status: () => ({}), peers: () => [], routes: () => [], leave: async () => {}, workloads })
+  const server = await listenAdmin(sock, { status: () => ({}) as StatusView, peers: () => [], routes: () => [], leave: async () => {}, workloads })
   try { await fn((method, path, body) => raw(sock, method, path, body)) } finally {
     await closeAdmin(server, sock)
     await rm(dir, { recursive: true, force: true })
