@@ -17,6 +17,7 @@ import { registerInvite } from './invite.ts'
 import { registerRevoke } from './revoke.ts'
 import { registerPsk } from './psk.ts'
 import { registerRevocation } from './revocation.ts'
+import { registerReload } from './reload.ts'
 
 function buildProgram (): Command {
   const program = new Command('gridmesh')
@@ -37,6 +38,7 @@ function buildProgram (): Command {
   registerRevoke(program)
   registerPsk(program)
   registerRevocation(program)
+  registerReload(program)
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ outputError: (str, write) => { write(`gridmesh ${cmd.name()}: ${str.replace(/^error: /, '')}`) } })
   }

@@ -31,6 +31,7 @@ import type { DeviceState } from '../wireguard/types.ts'
 import type { NodeCounters } from './node.ts'
 import { certCheckMs, issueOwnCertificate, needsNewCertificate, type ClosedMesh } from './admission.ts'
 import { createRevocations } from './revocations.ts'
+import type { LiveChanges } from './reload.ts'
 import { createRecordAdmission } from '../mesh/record-admission.ts'
 import type { Certificate } from '../admission/certificate.ts'
 import { toBase64url } from '../admission/codec.ts'
@@ -81,6 +82,8 @@ export interface MeshServicesHandle {
   graph (): { dot: string }
   /** Closed meshes: verify, keep, persist and spread a `gmr1.` revocation. */
   publishRevocation (text: string): Promise<unknown>
+  /** [life] Live reload (src/daemon/reload.ts): new bootstrap seeds; a new token redemption. */
+  reload (changes: LiveChanges): Promise<void>
   stop (): Promise<void>
 }
 
@@ -360,6 +363,15 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
         self, view, links: links.states(), reports: reportsFromMembers(membership.members()), handshakes, now: Date.now()
       }, target, ownPrefix)
     },
+    // [life] begin: live reload. Seeds go to the redial loop; a new redemption reissues our certificate and republishes.
+    reload: async (changes) => {
+      if (changes.bootstrap !== undefined) node.setBootstrap(changes.bootstrap)
+      if (changes.redemption !== undefined && closed !== null) {
+        closed.redemption = changes.redemption
+        await membership.setOwnRecord(await ownRecord())
+      }
+    },
+    // [life] end
     publishRevocation: async (text) => {
       let applied
       try {
