@@ -15,6 +15,9 @@ import { createToken, encodeToken } from '../../../src/admission/token.ts'
 import { prepareAdmission } from '../../../src/daemon/admission.ts'
 import { createReloader, describeReload, diffConfig, type LiveChanges } from '../../../src/daemon/reload.ts'
 import { newAuthority, newPeerId } from '../admission/helpers.ts'
+import { startRedialLoop } from '../../../src/mesh/redial.ts'
+import { closeAdmin, listenAdmin } from '../../../src/admin/server.ts'
+import { adminRequest } from '../../../src/admin/client.ts'
 
 const dir = await mkdtemp(join(tmpdir(), 'gm-reload-'))
 const file = join(dir, 'gridmesh.yaml')
@@ -105,6 +108,37 @@ test('closed mesh: a new token in the same token file is redeemed live; a garbag
   assert.not.ok(bad.ok)
   assert.match(bad.error ?? '', /token-malformed/)
   assert.is(h.applied.length, 1, 'nothing applied')
+})
+
+test('redial loop: setSeeds dials a new seed at once and forgets a removed one', async () => {
+  const dialed: string[] = []
+  let now = 0
+  const loop = startRedialLoop({ dial: async (id) => { dialed.push(id); throw new Error('refused') }, isConnected: () => false, now: () => now }, ['a:1'], { tickMs: 1e9 })
+  loop.tick()
+  await new Promise(resolve => setTimeout(resolve, 10))
+  loop.setSeeds(['b:2'])
+  await new Promise(resolve => setTimeout(resolve, 10))
+  now = 60_000 // every backoff over: a seed still known would be dialed again
+  loop.tick()
+  await new Promise(resolve => setTimeout(resolve, 10))
+  loop.stop()
+  assert.ok(dialed.includes('b:2'), 'new seed dialed on the spot')
+  assert.is(dialed.filter(d => d === 'a:1').length, 1, 'removed seed no longer dialed')
+})
+
+test('admin POST /v1/reload passes dryRun and refuses other fields', async () => {
+  const path = join(dir, 'admin.sock')
+  const calls: boolean[] = []
+  const server = await listenAdmin(path, {
+    status: () => ({}), peers: () => [], routes: () => [], leave: async () => {},
+    reload: async (dryRun) => { calls.push(dryRun); return { ok: true, dryRun } }
+  })
+  try {
+    assert.equal(await adminRequest(path, 'POST', '/v1/reload', { dryRun: true }), { ok: true, dryRun: true })
+    assert.equal(await adminRequest(path, 'POST', '/v1/reload'), { ok: true, dryRun: false })
+    await adminRequest(path, 'POST', '/v1/reload', { dryRun: 'yes' }).then(() => assert.unreachable(), (e: Error) => { assert.match(e.message, /dryRun/) })
+    assert.equal(calls, [true, false])
+  } finally { await closeAdmin(server, path) }
 })
 
 test.after(async () => { await rm(dir, { recursive: true, force: true }) })
