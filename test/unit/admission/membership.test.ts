@@ -106,6 +106,19 @@ test('a bound token never admits another PeerId, before or after its redeem-by d
   assert.is(await reasonOf(async () => await verifyRedemption(r, anchor)), 'token-wrong-peer')
 })
 
+test('the documented limit: a leaked REUSABLE token can sign a back-dated redemption; revoking the token ends it', async () => {
+  // No trusted clock with an offline authority: redeemedAt is the redeemer's word (see redemption.ts).
+  const token = await newToken(authority)
+  const thief = await newKey()
+  const backDated = await sealJson(REDEMPTION_KIND, { v: 1, mesh: MESH, peerId: thief.peerId, redeemedAt: NOW, token: toBase64url(token.envelope) }, token.privateKey)
+  const r = await verifyRedemption(backDated, anchor)
+  const cert = await issueMemberCertificate({ redemption: r, key: thief.key, wgPublicKey: WG, prefix: PREFIX, now: NOW + 30 * DAY })
+  assert.ok((await verifyCertificate(cert.bytes, { ...anchor, now: NOW + 30 * DAY })).peerId === thief.peerId, 'accepted: this is the limit the README states')
+  const revocations = new RevocationSet(MESH)
+  revocations.add(await createRevocation({ authority, mesh: MESH, target: { tokenId: token.claims.tokenId }, now: NOW + 30 * DAY }))
+  assert.is(await reasonOf(async () => await verifyCertificate(cert.bytes, { ...anchor, now: NOW + 30 * DAY, revoked: revocations.isRevoked })), 'revoked')
+})
+
 test('--member-for: certificates stop at memberUntil, then the membership ends', async () => {
   const token = await createToken({ authority, mesh: MESH, now: NOW, lifetimeMs: 7 * DAY, peerId: null, maxCertTtlMs: DAY, memberForMs: 30 * DAY })
   const m = await member('a', token, NOW + DAY)
