@@ -9,8 +9,10 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createMeshLab, type MeshLab } from '../../netns/mesh.ts'
+import { waitFor } from '../../netns/lab.ts'
 
 const TOKEN_S = 40
 const CERT_S = 20
@@ -18,6 +20,7 @@ let m: MeshLab
 let authorityId = ''
 let token = ''
 let tokenExpiresAt = 0
+let keyFile = ''
 
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 const closedArgs = (): string[] => ['--authority', authorityId, '--token', token]
@@ -41,7 +44,8 @@ test.before(async () => {
   const init = await m.cli(1, ['mesh', 'init', '--mesh', m.mesh, '--out', dir])
   assert.is(init.code, 0, init.stderr)
   authorityId = init.stdout.trim()
-  const inv = await m.cli(1, ['invite', '--authority-key', join(dir, 'authority.key'), '--mesh', m.mesh, '--expires', `${TOKEN_S}s`, '--max-cert-ttl', `${CERT_S}s`])
+  keyFile = join(dir, 'authority.key')
+  const inv = await m.cli(1, ['invite', '--authority-key', keyFile, '--mesh', m.mesh, '--expires', `${TOKEN_S}s`, '--max-cert-ttl', `${CERT_S}s`])
   assert.is(inv.code, 0, inv.stderr)
   tokenExpiresAt = Date.now() + TOKEN_S * 1000
   token = inv.stdout.trim()
@@ -83,6 +87,27 @@ test('a member restarted after the token expired, with the expired token still c
     await m.waitFullMesh([1, 2, 3], 60_000)
   } catch (err) { throw new Error(`${String(err)}\n${m.unexpectedExits().join('\n')}`) }
   assert.equal(await m.pingAllPairs([1, 2, 3]), [])
+})
+
+test('SIGHUP redeems a new token written into the same --token-file, live; the mesh stays whole', async () => {
+  const tokenFile = join(m.lab.dir, 'h3.token')
+  writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 })
+  await m.stop(3)
+  m.start(3, { args: ['--authority', authorityId, '--token-file', tokenFile] }) // the expired token: the saved redemption counts
+  await m.waitFullMesh([1, 2, 3], 60_000)
+  const inv = await m.cli(1, ['invite', '--authority-key', keyFile, '--mesh', m.mesh, '--expires', '10m', '--max-cert-ttl', `${CERT_S}s`])
+  assert.is(inv.code, 0, inv.stderr)
+  writeFileSync(tokenFile, inv.stdout)
+  const dry = await m.cli(3, ['reload', '--dry-run', '--admin-socket', m.adminSocket(3)])
+  assert.match(dry.stdout, /would apply: membership token [0-9a-f]{32} -> token [0-9a-f]{32}/)
+  const log = m.proc(3)!.logFile
+  const from = readFileSync(log).length
+  m.proc(3)!.kill('SIGHUP')
+  await waitFor(() => readFileSync(log).subarray(from).toString().includes('reload: applied: membership'), { what: 'host 3 redeeming the new token', timeoutMs: 20_000 })
+  await waitFor(() => readFileSync(log).subarray(from).toString().includes('membership certificate issued'), { what: 'a certificate from the new redemption', timeoutMs: 20_000 })
+  assert.ok(m.proc(3)!.running)
+  await sleep(CERT_S * 1000) // one certificate lifetime on the new membership
+  assert.equal(await whole([1, 2, 3]), [])
 })
 
 test.run()
