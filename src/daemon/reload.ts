@@ -78,7 +78,14 @@ export interface ReloaderInit {
   /** The root logger: its level is the daemon's (children follow it). */
   logger: Logger
   target: ReloadTarget
+  /** Live keys fixed by a flag or GRIDMESH_* variable of the start: a reload cannot change them from the file. */
+  pinned?: readonly string[]
   now?: () => number
+}
+
+/** pinnedKeys lists the live keys (tokens aside: their file is re-read) that the start's flags or environment set. */
+export function pinnedKeys (flags: Readonly<Record<string, unknown>>, env: Readonly<Record<string, string | undefined>>, envName: (key: string) => string): string[] {
+  return ['logLevel', 'bootstrap'].filter(k => flags[k] !== undefined || env[envName(k)] !== undefined)
 }
 
 /** createReloader returns the one reload entry point; calls are serialised. */
@@ -96,7 +103,7 @@ export function createReloader (init: ReloaderInit): { reload: (dryRun: boolean)
     }
     const { live, fixed } = diffConfig(current, next)
     const applied = live.filter(c => c.key !== 'token' && c.key !== 'tokenFile')
-    const notes: string[] = []
+    const notes: string[] = (init.pinned ?? []).map(k => `${k} is set by a flag or GRIDMESH_* variable of the start, which wins over the file`)
     let redemption: Redemption | undefined
     const closed = init.target.closed
     if (closed !== null) {

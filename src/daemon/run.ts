@@ -6,9 +6,9 @@
  * is logged and ignored. Only here and in the CLI entry point may the process exit.
  */
 import { createRootLogger } from '../log.ts'
-import { loadConfig, type ConfigSources } from '../config/load.ts'
+import { envName, loadConfig, type ConfigSources } from '../config/load.ts'
 import { startNode, type NodeCounters } from './node.ts'
-import { createReloader, describeReload, type ReloadResult } from './reload.ts'
+import { createReloader, describeReload, pinnedKeys, type ReloadResult } from './reload.ts'
 import type { Config } from '../config/schema.ts'
 
 /** How long a graceful stop may take before we give up and exit anyway. */
@@ -46,7 +46,8 @@ export async function runDaemon (config: Config, sources: ConfigSources = { flag
       return r
     }
   })
-  reload = createReloader({ load: () => loadConfig(sources), current: config, logger, target: node }).reload
+  const pinned = pinnedKeys(sources.flags, sources.env, envName)
+  reload = createReloader({ load: () => loadConfig(sources), current: config, logger, target: node, pinned }).reload
   const reason = await new Promise<string>(resolve => {
     process.once('SIGTERM', () => { resolve('SIGTERM') })
     process.once('SIGINT', () => { resolve('SIGINT') })

@@ -13,7 +13,8 @@ import { createRootLogger } from '../../../src/log.ts'
 import { formatAuthorityId } from '../../../src/admission/authority.ts'
 import { createToken, encodeToken } from '../../../src/admission/token.ts'
 import { prepareAdmission } from '../../../src/daemon/admission.ts'
-import { createReloader, describeReload, diffConfig, type LiveChanges } from '../../../src/daemon/reload.ts'
+import { createReloader, describeReload, diffConfig, pinnedKeys, type LiveChanges } from '../../../src/daemon/reload.ts'
+import { envName } from '../../../src/config/load.ts'
 import { newAuthority, newPeerId } from '../admission/helpers.ts'
 import { startRedialLoop } from '../../../src/mesh/redial.ts'
 import { closeAdmin, listenAdmin } from '../../../src/admin/server.ts'
@@ -70,6 +71,11 @@ test('log level and bootstrap apply live; interface needs a restart and keeps it
   const again = await h.reloader.reload(true)
   assert.equal(again.applied, [])
   assert.equal(again.needsRestart.map(c => c.key), ['interface'])
+})
+
+test('keys a flag or env var fixed at start are named: the file cannot change them', () => {
+  assert.equal(pinnedKeys({ bootstrap: ['a:1'], config: '/f' }, { GRIDMESH_LOG_LEVEL: 'info' }, envName), ['logLevel', 'bootstrap'])
+  assert.equal(pinnedKeys({ config: '/f' }, {}, envName), [])
 })
 
 test('a bad config changes nothing and says why', async () => {
