@@ -26,6 +26,8 @@ export interface AdminServices {
   workloads?: WorkloadService
   /** Operator inspection (issue 5): `/v1/routes/explain` and `/v1/graph` exist only when given. */
   inspect?: InspectServices
+  /** Live reload: `POST /v1/reload { dryRun?: boolean }`; a refused config is `{ ok: false, error }`, not an HTTP error. */
+  reload?: (dryRun: boolean) => Promise<unknown>
 }
 
 /** Read-only inspection views; `explain` throws ADMIN_REQUEST (400) for a bad or unknown target. */
@@ -80,7 +82,8 @@ export function buildAdminHandler (services: AdminServices): (req: IncomingMessa
     },
     ...(services.publishRevocation === undefined ? {} : revocationRoutes(services.publishRevocation)),
     ...(services.workloads === undefined ? {} : workloadRoutes(services.workloads)),
-    ...(services.inspect === undefined ? {} : inspectRoutes(services.inspect))
+    ...(services.inspect === undefined ? {} : inspectRoutes(services.inspect)),
+    ...(services.reload === undefined ? {} : reloadRoutes(services.reload))
   }
   return (req, res) => {
     const send = (status: number, payload: unknown): void => {
@@ -115,6 +118,18 @@ function revocationRoutes (publish: (revocation: string) => Promise<RevocationRe
       const text = typeof body === 'object' && body !== null && Object.keys(body).length === 1 ? (body as { revocation?: unknown }).revocation : undefined
       if (typeof text !== 'string' || text.length > 2048) throw new GridmeshError(ErrorCodes.ADMIN_REQUEST, 'expected { "revocation": "gmr1.…" }')
       return await publish(text)
+    }
+  }
+}
+
+/** reloadRoutes: `POST /v1/reload { dryRun?: boolean }`. */
+function reloadRoutes (reload: (dryRun: boolean) => Promise<unknown>): Record<string, Handler> {
+  return {
+    'POST /v1/reload': async (body) => {
+      const b = body ?? {}
+      const ok = typeof b === 'object' && b !== null && Object.keys(b).every(k => k === 'dryRun') && [undefined, true, false].includes((b as { dryRun?: unknown }).dryRun as boolean | undefined)
+      if (!ok) throw new GridmeshError(ErrorCodes.ADMIN_REQUEST, 'expected { "dryRun"?: boolean }')
+      return await reload((b as { dryRun?: boolean }).dryRun === true)
     }
   }
 }

@@ -21,6 +21,7 @@ export const ADMISSION_REJECT_REASONS = [
   'cert-not-yet-valid', 'cert-ttl-too-long',
   'token-malformed', 'token-oversized', 'token-bad-signature', 'token-wrong-mesh', 'token-expired',
   'token-wrong-peer',
+  'redemption-malformed', 'redemption-oversized', 'redemption-bad-signature', 'membership-ended',
   'revoked',
   'revocation-malformed', 'revocation-oversized', 'revocation-bad-signature', 'revocation-wrong-mesh'
 ] as const

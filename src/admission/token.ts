@@ -4,12 +4,18 @@
  *   gmt1.<base64url(claims envelope)>.<base64url(token private key protobuf)>
  *
  * The claims `{ v, mesh, tokenId, expiresAt, peerId|null, tokenPublicKey,
- * maxCertTtlMs }` are sealed by the authority key in a libp2p envelope under
- * the `gridmesh-token` domain. The token's own Ed25519 private key travels
- * with them: whoever holds the token string can issue membership
- * certificates (signed by that key) until the token expires or is revoked,
- * so the string is a secret like a password. The authority key itself never
- * has to be online.
+ * maxCertTtlMs, memberUntil|null }` are sealed by the authority key in a
+ * libp2p envelope under the `gridmesh-token` domain. The token's own Ed25519
+ * private key travels with them: whoever holds the token string can redeem
+ * it (src/admission/redemption.ts) until it expires or is revoked, so the
+ * string is a secret like a password. The authority key itself never has to
+ * be online.
+ *
+ * `expiresAt` is the REDEEM-BY date: it bounds when a node may join with the
+ * token, not how long it stays a member. Membership lasts until revocation,
+ * or until `memberUntil` when the authority chose one at invite time
+ * (`--member-for`). Version 1 claims (no memberUntil) still decode and mean
+ * "member until revoked", so meshes joined with older tokens keep working.
  */
 import { randomBytes } from 'node:crypto'
 import { generateKeyPair, privateKeyToProtobuf, publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
@@ -44,18 +50,28 @@ export const TOKEN_KIND: EnvelopeKind = {
   noun: 'join token'
 }
 
-/** The authority-signed claims. Strict: unknown keys are refused, every field bounded. */
-export const tokenClaimsSchema = z.strictObject({
-  v: z.literal(1),
+const claimsV1 = {
   mesh: z.string().regex(MESH_NAME_RE),
   tokenId: z.string().regex(TOKEN_ID_RE),
+  /** Redeem-by (v1 tokens: also read as redeem-by; membership is not bounded by it). */
   expiresAt: unixMs,
   /** null: reusable for any PeerId (a farmer's token for all their nodes). */
   peerId: z.string().regex(PEER_ID_RE).nullable(),
   /** base64url of the token's Ed25519 public key protobuf. */
   tokenPublicKey: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
   maxCertTtlMs: z.number().int().min(1).max(MAX_CERT_TTL_MS)
-})
+}
+
+/** The authority-signed claims, v1 (before redeem-by semantics) or v2. Strict: unknown keys are refused, every field bounded. */
+export const tokenClaimsSchema = z.discriminatedUnion('v', [
+  z.strictObject({ v: z.literal(1), ...claimsV1 }),
+  z.strictObject({
+    v: z.literal(2),
+    ...claimsV1,
+    /** When every membership obtained with this token ends (unix ms), or null: until revoked. */
+    memberUntil: unixMs.nullable()
+  })
+])
 
 /** What the authority vouches for. */
 export type TokenClaims = Readonly<z.output<typeof tokenClaimsSchema>>
@@ -79,10 +95,18 @@ export interface CreateTokenInit {
   authority: Ed25519PrivateKey
   mesh: string
   now: number
+  /** How long the token can be redeemed (its expiresAt is now + lifetimeMs). */
   lifetimeMs: number
   /** Bind the token to one node, or null for a reusable token. */
   peerId: string | null
   maxCertTtlMs: number
+  /** How long memberships obtained with it last, from now (`--member-for`); absent or null: until revoked. */
+  memberForMs?: number | null
+}
+
+/** memberUntilOf: when memberships from this token end, or null (until revoked; every v1 token). */
+export function memberUntilOf (claims: TokenClaims): number | null {
+  return claims.v === 1 ? null : claims.memberUntil
 }
 
 /** createToken makes a fresh token key and has the authority sign its claims. */
@@ -90,15 +114,20 @@ export async function createToken (init: CreateTokenInit): Promise<JoinToken> {
   if (!(init.lifetimeMs > 0 && init.lifetimeMs <= MAX_TOKEN_LIFETIME_MS)) {
     throw admissionInvalid('token-malformed', `token lifetime must be 1 ms..${MAX_TOKEN_LIFETIME_MS} ms`)
   }
+  const memberForMs = init.memberForMs ?? null
+  if (memberForMs !== null && !(memberForMs >= init.lifetimeMs && Number.isSafeInteger(init.now + memberForMs))) {
+    throw admissionInvalid('token-malformed', 'membership duration must be at least the token lifetime')
+  }
   const privateKey = await generateKeyPair('Ed25519')
   const claims = parseSchema(tokenClaimsSchema, {
-    v: 1,
+    v: 2,
     mesh: init.mesh,
     tokenId: randomBytes(16).toString('hex'),
     expiresAt: init.now + init.lifetimeMs,
     peerId: init.peerId,
     tokenPublicKey: toBase64url(publicKeyToProtobuf(privateKey.publicKey)),
-    maxCertTtlMs: init.maxCertTtlMs
+    maxCertTtlMs: init.maxCertTtlMs,
+    memberUntil: memberForMs === null ? null : init.now + memberForMs
   }, 'token-malformed', 'join token')
   const envelope = await sealJson(TOKEN_KIND, claims, init.authority)
   return { claims, tokenKey: privateKey.publicKey, envelope, privateKey }
@@ -152,7 +181,7 @@ export async function verifyTokenClaims (envelope: Uint8Array, anchor: TrustAnch
 
 /**
  * verifyToken is what a node runs on the token it was given: the authority
- * signed it, for our mesh, and it has not expired at `now`.
+ * signed it, for our mesh, and it can still be redeemed at `now`.
  */
 export async function verifyToken (token: JoinToken, opts: TrustAnchor & { now: number }): Promise<TokenClaims> {
   const { claims } = await verifyTokenClaims(token.envelope, opts)
@@ -163,7 +192,14 @@ export async function verifyToken (token: JoinToken, opts: TrustAnchor & { now: 
 /** tokenExpired is the one error for "this token can no longer be used"; it tells the farmer what to do. */
 export function tokenExpired (claims: TokenClaims): GridmeshError<AdmissionInvalidMeta> {
   return admissionInvalid('token-expired',
-    `join token ${claims.tokenId} expired at ${new Date(claims.expiresAt).toISOString()}; ask the mesh admin for a new one (\`gridmesh invite\`)`)
+    `join token ${claims.tokenId} expired at ${new Date(claims.expiresAt).toISOString()} (its redeem-by date: it can no longer join a node); ask the mesh admin for a new one (\`gridmesh invite\`)`)
+}
+
+/** membershipEnded is the one error for "the authority's --member-for bound has passed". */
+export function membershipEnded (claims: TokenClaims): GridmeshError<AdmissionInvalidMeta> {
+  const until = memberUntilOf(claims) ?? 0
+  return admissionInvalid('membership-ended',
+    `membership from join token ${claims.tokenId} ended at ${new Date(until).toISOString()} (the --member-for chosen at invite); ask the mesh admin for a new token`)
 }
 
 async function openClaims (envelope: Uint8Array): Promise<{ signer: PublicKey, verified: VerifiedTokenClaims }> {

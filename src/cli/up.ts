@@ -12,7 +12,7 @@ const collect = (value: string, previous: string[] | undefined): string[] => [..
 
 export function registerUp (program: Command): void {
   program.command('up')
-    .description('join the mesh and run the node in the foreground (SIGTERM/SIGINT = graceful leave)')
+    .description('join the mesh and run the node in the foreground (SIGTERM/SIGINT = graceful leave, SIGHUP = reload the config)')
     .option('--mesh <name>', 'mesh name (env GRIDMESH_MESH; required)')
     .option('--state-dir <dir>', 'state directory for keys and state, created 0700 (env GRIDMESH_STATE_DIR; required)')
     .option('--interface <name>', `WireGuard interface name (default ${DEFAULTS.interface})`)
@@ -31,7 +31,7 @@ export function registerUp (program: Command): void {
     .option('--probe-timeout-ms <ms>', `a probe unanswered this long counts as lost; stretched automatically on jittery paths (default ${DEFAULTS.probeTimeoutMs})`)
     .option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics; loopback only (env GRIDMESH_METRICS; default off)')
     .option('--authority <id>', 'closed mesh: the mesh authority id (gm1:<mesh>:…) from `gridmesh mesh init` (env GRIDMESH_AUTHORITY)')
-    .option('--token <gmt1>', 'closed mesh: join token from `gridmesh invite`; saved in the state dir on first start (a secret: prefer --token-file)')
+    .option('--token <gmt1>', 'closed mesh: join token from `gridmesh invite`; redeemed on first start, not needed afterwards (a secret: prefer --token-file)')
     .option('--token-file <file>', 'closed mesh: read the join token from this file')
     .option('--psk-file <file>', 'libp2p private-network swarm key (0600), from `gridmesh psk generate`')
     .option('--log-level <level>', `fatal|error|warn|info|debug|trace|silent (default ${DEFAULTS.logLevel})`)
@@ -47,6 +47,6 @@ export function registerUp (program: Command): void {
         return
       }
       const { runDaemon } = await import('../daemon/run.ts')
-      await runDaemon(config)
+      await runDaemon(config, { flags, env: { ...process.env } })
     })
 }

@@ -30,16 +30,14 @@ import type { Ipv6Prefix } from '../net/prefix.ts'
 import type { SupervisedWireGuardDriver } from '../wireguard/device.ts'
 import type { DeviceState } from '../wireguard/types.ts'
 import type { NodeCounters } from './node.ts'
-import { needsNewCertificate, type ClosedMesh } from './admission.ts'
+import { certCheckMs, issueOwnCertificate, needsNewCertificate, type ClosedMesh } from './admission.ts'
 import { createRevocations } from './revocations.ts'
+import type { LiveChanges } from './reload.ts'
 import { chainAdmission, createRecordAdmission, refuseOwnWgKey } from '../mesh/record-admission.ts'
-import { issueCertificate, needsRenewal, renewalTtl, type Certificate } from '../admission/certificate.ts'
+import type { Certificate } from '../admission/certificate.ts'
 import { toBase64url } from '../admission/codec.ts'
 import { isGridmeshError } from '../errors.ts'
 import type { RecordAdmission } from '../mesh/record.ts'
-
-/** How often a closed-mesh node checks whether its certificate needs renewing. */
-const CERT_CHECK_MS = 30_000
 
 /** Records live 3 republish intervals, so two lost republishes never drop a member. */
 const REPUBLISH_MS = 10 * 60_000
@@ -85,6 +83,8 @@ export interface MeshServicesHandle {
   graph (): GraphView
   /** Closed meshes: verify, keep, persist and spread a `gmr1.` revocation. */
   publishRevocation (text: string): Promise<RevocationResult>
+  /** [life] Live reload (src/daemon/reload.ts): new bootstrap seeds; a new token redemption. */
+  reload (changes: LiveChanges): Promise<void>
   stop (): Promise<void>
 }
 
@@ -164,10 +164,9 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
    */
   const ownCert = async (now: number): Promise<Certificate | null> => {
     if (closed === null) return null
-    if (needsNewCertificate(cert, ownPrefix, now)) {
-      cert = await issueCertificate({
-        token: closed.token, peerId: self, wgPublicKey: identity.wg.publicKey, prefix: ownPrefix, now, ttlMs: renewalTtl(closed.token, now)
-      })
+    if (needsNewCertificate(cert, ownPrefix, now, closed)) {
+      // [life] signed with our own key from our token redemption (src/daemon/admission.ts): no token needed.
+      cert = await issueOwnCertificate(closed, identity.libp2pKey, identity.wg.publicKey, ownPrefix, now)
       log.info({ prefix: ownPrefix, expiresAt: new Date(cert.expiresAt).toISOString() }, 'membership certificate issued')
     }
     return cert
@@ -333,9 +332,9 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
   snapshotLinks()
   if (closed !== null) {
     const renew = setInterval(() => {
-      if (cert === null || !needsRenewal(cert, Date.now())) return
+      if (cert === null || !needsNewCertificate(cert, ownPrefix, Date.now(), closed)) return
       ownRecord().then(async r => { await membership.setOwnRecord(r) }).catch((err: unknown) => { log.error({ err: String(err) }, 'certificate renewal failed') })
-    }, CERT_CHECK_MS)
+    }, certCheckMs(closed)) // [life] short certificates (tests, drills) are checked often enough to renew in time
     renew.unref()
     undo.push(() => { clearInterval(renew) })
     // Nodes that were down when a revocation was gossiped read it back from the DHT (revocations.ts): no re-flooding on every join.
@@ -367,6 +366,15 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
         self, view, links: links.states(), reports: reportsFromMembers(membership.members()), handshakes, now: Date.now()
       }, target, ownPrefix)
     },
+    // [life] begin: live reload. Seeds go to the redial loop; a new redemption reissues our certificate and republishes.
+    reload: async (changes) => {
+      if (changes.bootstrap !== undefined) node.setBootstrap(changes.bootstrap)
+      if (changes.redemption !== undefined && closed !== null) {
+        closed.redemption = changes.redemption
+        await membership.setOwnRecord(await ownRecord())
+      }
+    },
+    // [life] end
     publishRevocation: async (text) => {
       let applied
       try {

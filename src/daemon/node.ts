@@ -27,10 +27,15 @@ import { loadSwarmKey } from '../keys/swarm-key.ts'
 import { createNftDriver } from '../net/nft.ts'
 import type { Config } from '../config/schema.ts'
 import type { Logger } from '../log.ts'
+import type { LiveChanges } from './reload.ts'
 
 export interface RunningNode {
   /** Resolves when an admin asked the node to leave (`gridmesh leave`). */
   readonly leaveRequested: Promise<void>
+  /** [life] What a live reload needs (src/daemon/reload.ts). */
+  readonly peerId: string
+  readonly closed: ClosedMesh | null
+  reload (changes: LiveChanges): Promise<void>
   /** Graceful stop: announce leave, remove peers, interface and routes. */
   stop (): Promise<void>
 }
@@ -63,7 +68,9 @@ async function prepare (config: Config): Promise<{
 }
 
 /** startNode brings the node up; on failure it undoes what it did and rethrows. */
-export async function startNode (config: Config, logger: Logger, t0: number, counters: NodeCounters): Promise<RunningNode> {
+export async function startNode (
+  config: Config, logger: Logger, t0: number, counters: NodeCounters, hooks: { reload?: (dryRun: boolean) => Promise<unknown> } = {}
+): Promise<RunningNode> {
   const log = logger.child({ module: 'daemon' })
   const { meshPrefix, requested, identity, state: loaded, closed, psk } = await prepare(config)
   const undo: Array<() => Promise<void>> = []
@@ -142,11 +149,12 @@ export async function startNode (config: Config, logger: Logger, t0: number, cou
       leave: async () => { requestLeave() },
       publishRevocation: text => services.publishRevocation(text),
       workloads,
-      inspect: { explain: target => services.explain(target), graph: () => services.graph() }
+      inspect: { explain: target => services.explain(target), graph: () => services.graph() },
+      ...(hooks.reload === undefined ? {} : { reload: hooks.reload }) // [life] POST /v1/reload
     })
     undo.push(() => closeAdmin(admin, config.adminSocket))
     log.info({ socket: config.adminSocket, startMs: Math.round(performance.now() - t0) }, 'node running')
-    return { leaveRequested, stop: unwind }
+    return { leaveRequested, stop: unwind, peerId: identity.peerId, closed, reload: changes => services.reload(changes) }
   } catch (err) {
     await unwind()
     throw err

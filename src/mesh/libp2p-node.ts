@@ -90,6 +90,8 @@ export interface MeshNode {
   dialPeer: (peerId: string, addrs: readonly string[], options?: { timeoutMs?: number }) => Promise<DialOutcome>
   /** Members the redial loop keeps connections to (PeerId → record addrs). */
   setKnownPeers: (peers: ReadonlyMap<string, readonly string[]>) => void
+  /** Replaces the bootstrap seeds the redial loop keeps dialing (config reload). */
+  setBootstrap: (bootstrap: readonly string[]) => void
   /** Our dialable multiaddrs without /p2p/ (what goes into the record's `addrs`). */
   addrs: () => string[]
   /** Closes every connection to a peer (a revoked one; the gater refuses it afterwards). */
@@ -151,7 +153,8 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
   }
 
   const own = new Set(ownAddrs())
-  const seeds = init.bootstrap.filter(s => !own.has(toDialAddr(s).decapsulateCode(421).toString()))
+  const seedsOf = (bootstrap: readonly string[]): string[] => bootstrap.filter(s => !own.has(toDialAddr(s).decapsulateCode(421).toString()))
+  const seeds = seedsOf(init.bootstrap)
   const redial = startRedialLoop({
     dial: dialTarget,
     isConnected,
@@ -203,6 +206,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       for (const [id, addrs] of peers) if (id !== self) memberAddrs.set(id, addrs)
       redial.setMembers(memberAddrs)
     },
+    setBootstrap: bootstrap => { redial.setSeeds(seedsOf(bootstrap)) },
     addrs: ownAddrs,
     hangUp: async peerId => {
       try { await libp2p.hangUp(peerIdFromString(peerId)) } catch (err) { log.debug({ peer: peerId, err: errText(err) }, 'hang up failed') }

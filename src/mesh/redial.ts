@@ -38,6 +38,8 @@ interface TargetState { target: RedialTarget, failures: number, nextAt: number, 
 export interface RedialLoop {
   /** Replaces the member targets (seeds stay). */
   setMembers: (peers: ReadonlyMap<string, unknown>) => void
+  /** Replaces the seed targets (a config reload); new seeds are dialed now. */
+  setSeeds: (seeds: readonly string[]) => void
   /** Runs one round now (also what the timer calls). */
   tick: () => void
   stop: () => void
@@ -83,6 +85,11 @@ export function startRedialLoop (components: RedialComponents, seeds: readonly s
         if (!targets.has(id)) targets.set(id, { target: { id, peerId }, failures: 0, nextAt: 0, pending: false })
       }
       tick() // a member we just learned of is dialed now, not at the next tick
+    },
+    setSeeds: seeds => {
+      for (const id of targets.keys()) if (!id.startsWith('peer:') && !seeds.includes(id)) targets.delete(id)
+      for (const s of seeds) if (!targets.has(s)) targets.set(s, { target: { id: s }, failures: 0, nextAt: 0, pending: false })
+      tick()
     },
     tick,
     stop: () => { clearInterval(timer) }

@@ -70,7 +70,7 @@ test('hosts 1-3 with the authority and a join token form a full mesh', async () 
   const s = await m.status(1) as unknown as { closed: boolean, certExpiresAt: number }
   assert.ok(s.closed)
   assert.ok(s.certExpiresAt > Date.now())
-  assert.ok(readFileSync(join(m.stateDir(1), 'join.token'), 'utf8').startsWith('gmt1.'), 'token saved')
+  assert.ok(readFileSync(join(m.stateDir(1), 'membership.redemption'), 'utf8').trim().length > 100, 'token redeemed, the redemption saved')
 })
 
 test('refused at start (exit 2): no token, expired token, token of another mesh', async () => {
@@ -117,8 +117,8 @@ test('revoking host 3 drops it everywhere; restarted with its old state it stays
   await waitFor(async () => (await savedRevocationIds(2)).includes(`peer-${victim.peerId}`), { what: 'host 2 persisting the revocation', timeoutMs: 10_000 })
 
   await m.stop(3)
-  rmSync(join(m.stateDir(3), 'revocations.json'), { force: true }) // as if it never heard of it: old cert, old token
-  m.start(3, { args: ['--authority', authorityId] }) // the saved join.token is reused
+  rmSync(join(m.stateDir(3), 'revocations.json'), { force: true }) // as if it never heard of it: old membership
+  m.start(3, { args: ['--authority', authorityId] }) // the saved redemption is reused (no token)
   await m.waitReady(3, 60_000)
   await sleep(10_000)
   await notMemberAnywhere(victim.peerId, victim.wgPublicKey, [1, 2])

@@ -17,7 +17,7 @@ const good = await issueCertificate({ token, peerId: peer, wgPublicKey: WG, pref
 test('issue then verify keeps every field', async () => {
   const c = await verifyCertificate(good.bytes, opts)
   assert.equal({ ...c, token: c.token.tokenId }, {
-    mesh: MESH, peerId: peer, wgPublicKey: WG, prefix: PREFIX, issuedAt: NOW, expiresAt: NOW + HOUR, token: token.claims.tokenId, bytes: good.bytes
+    mesh: MESH, peerId: peer, wgPublicKey: WG, prefix: PREFIX, issuedAt: NOW, expiresAt: NOW + HOUR, redeemedAt: NOW, token: token.claims.tokenId, bytes: good.bytes
   })
   assert.ok(good.bytes.length < 1100, `certificate is ${good.bytes.length} bytes`)
 })

@@ -80,6 +80,27 @@ test('invite prints a token that verifies and issues certificates; bad input exi
   }
 })
 
+test('invite --member-for sets when memberships end (signed in the token); shorter than --expires is refused', async () => {
+  const id = parseAuthorityId((await gridmesh('mesh', 'init', '--mesh', 'demo3', '--out', join(root, 'a3'))).stdout.trim())
+  const key3 = join(root, 'a3', 'authority.key')
+  const [ok, plain, tooShort] = await Promise.all([
+    gridmesh('invite', '--authority-key', key3, '--mesh', 'demo3', '--expires', '2d', '--member-for', '365d'),
+    gridmesh('invite', '--authority-key', key3, '--mesh', 'demo3'),
+    gridmesh('invite', '--authority-key', key3, '--mesh', 'demo3', '--expires', '7d', '--member-for', '1d')
+  ])
+  assert.is(ok.code, 0, ok.stderr)
+  const now = Date.now()
+  const claims = await verifyToken(await decodeToken(ok.stdout), { mesh: 'demo3', authority: id.publicKey, now })
+  assert.is(claims.v, 2)
+  assert.ok(claims.v === 2 && claims.memberUntil !== null && Math.abs(claims.memberUntil - (now + 365 * 24 * HOUR)) < 5 * 60_000)
+  assert.match(ok.stderr, /members until 20/)
+  const open = await verifyToken(await decodeToken(plain.stdout), { mesh: 'demo3', authority: id.publicKey, now })
+  assert.ok(open.v === 2 && open.memberUntil === null)
+  assert.match(plain.stderr, /members until revoked/)
+  assert.is(tooShort.code, 2, tooShort.stderr)
+  assert.match(tooShort.stderr, /--member-for/)
+})
+
 test('invite refuses a group-readable or missing authority key (exit 2)', async () => {
   const dir = join(root, 'loose'); await mkdir(dir, { mode: 0o700 })
   const loose = join(dir, 'authority.key')

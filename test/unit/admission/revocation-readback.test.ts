@@ -23,6 +23,7 @@ import type { Revocations, RevocationTiming } from '../../../src/daemon/revocati
 import type { ClosedMesh } from '../../../src/daemon/admission.ts'
 import type { AuthorityId } from '../../../src/admission/authority.ts'
 import type { JoinToken } from '../../../src/admission/token.ts'
+import { redeemToken } from '../../../src/admission/redemption.ts'
 import type { MemberView } from '../../../src/mesh/membership.ts'
 import type { NodeRecord } from '../../../src/mesh/record.ts'
 
@@ -31,6 +32,7 @@ const rogue = await newAuthority()
 const anchor = { mesh: MESH, authority: authority.publicKey }
 const token = await newToken(authority)
 const SELF = await newPeerId()
+const selfRedemption = await redeemToken({ token, peerId: SELF, now: NOW })
 
 /** A record of `peerId` carrying a valid certificate from `tok`. */
 async function memberRecord (peerId: string, tok: JoinToken = token): Promise<NodeRecord> {
@@ -68,7 +70,7 @@ function harness (opts: { timing?: Partial<RevocationTiming>, holdGets?: boolean
   let onConnect: ((peer: string) => void) | undefined
   const closed: ClosedMesh = {
     authority: { mesh: MESH, publicKey: authority.publicKey, text: 'unused' } satisfies AuthorityId,
-    anchor, token, revocations: set,
+    anchor, redemption: selfRedemption, revocations: set,
     saveRevocations: async () => { if (opts.failSave === true) throw new Error('disk full'); saves.n++ }
   }
   const revs = createRevocations({

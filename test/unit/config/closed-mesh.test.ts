@@ -52,7 +52,7 @@ test('authority: must parse and belong to --mesh; a token needs an authority', a
   assert.is(c.pskFile, '/k')
 })
 
-test('start: no token → CONFIG_INVALID with the fix; given token saved 0600 and reused', async () => {
+test('start: no token → CONFIG_INVALID with the fix; given token redeemed once, the redemption saved 0600 and reused', async () => {
   const peer = await newPeerId()
   const cfgNone = loadConfig({ flags: { ...base(), authority: ID }, env: {} })
   const none = await failure(() => prepareAdmission(cfgNone, peer, Date.now()))
@@ -62,11 +62,11 @@ test('start: no token → CONFIG_INVALID with the fix; given token saved 0600 an
   const t = await token()
   const closed = await prepareAdmission(loadConfig({ flags: { ...flags, token: t }, env: {} }), peer, Date.now())
   assert.ok(closed !== null)
-  const saved = join(flags.stateDir, 'join.token')
-  assert.is((await readFile(saved, 'utf8')).trim(), t)
+  const saved = join(flags.stateDir, 'membership.redemption')
+  assert.ok((await readFile(saved, 'utf8')).trim().length > 100)
   assert.is((await stat(saved)).mode & 0o777, 0o600)
   const again = await prepareAdmission(loadConfig({ flags, env: {} }), peer, Date.now())
-  assert.is(again?.token.claims.tokenId, closed.token.claims.tokenId, 'the saved token is reused')
+  assert.is(again?.redemption.redeemedAt, closed.redemption.redeemedAt, 'the saved redemption is reused, no token needed')
   assert.is(await prepareAdmission(loadConfig({ flags: base(), env: {} }), peer, Date.now()), null, 'open mesh')
 })
 
