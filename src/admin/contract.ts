@@ -117,6 +117,22 @@ export interface RevocationResult { readonly id: string, readonly result: string
 
 export type { WorkloadView }
 
+/** One changed setting (secrets shown as `[redacted]`). */
+export interface ConfigChange { readonly key: string, readonly from: unknown, readonly to: unknown }
+
+/** What a reload did (or, dry run, would do). */
+export interface ReloadResult {
+  readonly ok: boolean
+  readonly dryRun: boolean
+  /** Changes applied live (dry run: that would be). */
+  readonly applied: readonly ConfigChange[]
+  /** Changes that need a restart; the running value is kept. */
+  readonly needsRestart: readonly ConfigChange[]
+  readonly notes: readonly string[]
+  /** Why nothing changed (ok false). */
+  readonly error?: string
+}
+
 /**
  * Every endpoint: its query, its body and its reply. The CLI's `adminCall`
  * and the daemon's `AdminServices` are both derived from this table.
@@ -132,6 +148,7 @@ export interface AdminApi {
   'GET /v1/workloads': { query: undefined, body: undefined, reply: WorkloadView[] }
   'POST /v1/workloads': { query: undefined, body: { name: string, netns: string }, reply: WorkloadView }
   'POST /v1/workloads/remove': { query: undefined, body: { name: string }, reply: WorkloadView }
+  'POST /v1/reload': { query: undefined, body: { dryRun: boolean }, reply: ReloadResult }
 }
 
 export type AdminEndpoint = keyof AdminApi
@@ -153,5 +170,6 @@ export const ENDPOINT_LABELS: Readonly<Record<AdminEndpoint, string>> = {
   'POST /v1/revocations': 'revocation publish',
   'GET /v1/workloads': 'workload list',
   'POST /v1/workloads': 'workload add',
-  'POST /v1/workloads/remove': 'workload remove'
+  'POST /v1/workloads/remove': 'workload remove',
+  'POST /v1/reload': 'reload'
 }

@@ -11,7 +11,7 @@ import { dirname } from 'node:path'
 import { ErrorCodes, GridmeshError, isGridmeshError } from '../errors.ts'
 import { workloadRoutes } from '../workload/api.ts'
 import type { WorkloadService } from '../workload/manager.ts'
-import type { Explanation, GraphView, PeerRow, RevocationResult, RouteRow, StatusView } from './contract.ts'
+import type { Explanation, GraphView, PeerRow, ReloadResult, RevocationResult, RouteRow, StatusView } from './contract.ts'
 
 /** What the daemon exposes to the admin API; the reply types are the contract (contract.ts). */
 export interface AdminServices {
@@ -27,7 +27,7 @@ export interface AdminServices {
   /** Operator inspection (issue 5): `/v1/routes/explain` and `/v1/graph` exist only when given. */
   inspect?: InspectServices
   /** Live reload: `POST /v1/reload { dryRun?: boolean }`; a refused config is `{ ok: false, error }`, not an HTTP error. */
-  reload?: (dryRun: boolean) => Promise<unknown>
+  reload?: (dryRun: boolean) => Promise<ReloadResult>
 }
 
 /** Read-only inspection views; `explain` throws ADMIN_REQUEST (400) for a bad or unknown target. */
@@ -123,7 +123,7 @@ function revocationRoutes (publish: (revocation: string) => Promise<RevocationRe
 }
 
 /** reloadRoutes: `POST /v1/reload { dryRun?: boolean }`. */
-function reloadRoutes (reload: (dryRun: boolean) => Promise<unknown>): Record<string, Handler> {
+function reloadRoutes (reload: (dryRun: boolean) => Promise<ReloadResult>): Record<string, Handler> {
   return {
     'POST /v1/reload': async (body) => {
       const b = body ?? {}

@@ -4,9 +4,9 @@
  * Prints one line per change; a refused config exits 2 and changes nothing.
  */
 import type { Command } from 'commander'
-import { adminRequest } from '../admin/client.ts'
+import { adminCall } from '../admin/client.ts'
 import { ErrorCodes, GridmeshError } from '../errors.ts'
-import { describeReload, type ReloadResult } from '../daemon/reload.ts'
+import { describeReload } from '../daemon/reload.ts'
 import { addInspectOptions, printJson, socketPath, type InspectOptions } from './common.ts'
 
 export function registerReload (program: Command): void {
@@ -14,7 +14,7 @@ export function registerReload (program: Command): void {
     .description('re-read the config and apply what can change without a restart (log level, bootstrap, join token)')
     .option('--dry-run', 'only print what would change'))
     .action(async (opts: InspectOptions & { dryRun?: boolean }) => {
-      const r = await adminRequest(socketPath(opts), 'POST', '/v1/reload', { dryRun: opts.dryRun === true }) as ReloadResult
+      const r = await adminCall(socketPath(opts), 'POST /v1/reload', { body: { dryRun: opts.dryRun === true } })
       if (opts.json === true) printJson(r)
       else if (r.ok) process.stdout.write(describeReload(r).join('\n') + '\n')
       if (!r.ok) throw new GridmeshError(ErrorCodes.CONFIG_INVALID, `reload refused, nothing changed: ${r.error ?? 'unknown error'}`)

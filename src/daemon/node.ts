@@ -27,7 +27,7 @@ import { loadSwarmKey } from '../keys/swarm-key.ts'
 import { createNftDriver } from '../net/nft.ts'
 import type { Config } from '../config/schema.ts'
 import type { Logger } from '../log.ts'
-import type { LiveChanges } from './reload.ts'
+import type { LiveChanges, ReloadResult } from './reload.ts'
 
 export interface RunningNode {
   /** Resolves when an admin asked the node to leave (`gridmesh leave`). */
@@ -69,7 +69,7 @@ async function prepare (config: Config): Promise<{
 
 /** startNode brings the node up; on failure it undoes what it did and rethrows. */
 export async function startNode (
-  config: Config, logger: Logger, t0: number, counters: NodeCounters, hooks: { reload?: (dryRun: boolean) => Promise<unknown> } = {}
+  config: Config, logger: Logger, t0: number, counters: NodeCounters, hooks: { reload?: (dryRun: boolean) => Promise<ReloadResult> } = {}
 ): Promise<RunningNode> {
   const log = logger.child({ module: 'daemon' })
   const { meshPrefix, requested, identity, state: loaded, closed, psk } = await prepare(config)

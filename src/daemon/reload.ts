@@ -21,27 +21,14 @@ import { settleMembership, type ClosedMesh } from './admission.ts'
 import type { Redemption } from '../admission/redemption.ts'
 import type { Config } from '../config/schema.ts'
 import type { Logger } from '../log.ts'
+import type { ConfigChange, ReloadResult } from '../admin/contract.ts'
 
 /** Keys a reload applies; every other changed key needs a restart. */
 export const LIVE_KEYS: ReadonlySet<string> = new Set(['logLevel', 'bootstrap', 'token', 'tokenFile'])
 /** Keys whose values are never shown. */
 const SECRET_KEYS: ReadonlySet<string> = new Set(['token'])
 
-/** One changed setting (secrets shown as `[redacted]`). */
-export interface ConfigChange { readonly key: string, readonly from: unknown, readonly to: unknown }
-
-/** What a reload did (or, dry run, would do). */
-export interface ReloadResult {
-  readonly ok: boolean
-  readonly dryRun: boolean
-  /** Changes applied live (dry run: that would be). */
-  readonly applied: readonly ConfigChange[]
-  /** Changes that need a restart; the running value is kept. */
-  readonly needsRestart: readonly ConfigChange[]
-  readonly notes: readonly string[]
-  /** Why nothing changed (ok false). */
-  readonly error?: string
-}
+export type { ConfigChange, ReloadResult } from '../admin/contract.ts'
 
 /** What the running node applies: the services' side of a reload. */
 export interface LiveChanges {

@@ -46,7 +46,7 @@ test('usage errors are one line with a hint', async () => {
 })
 
 test('unknown commands never suggest a destructive command', async () => {
-  const r = await cli('reload')
+  const r = await cli('revok')
   assert.is(r.code, 2)
   assert.not.match(r.stderr, /revoke/)
   assert.is(usageLine('', "error: unknown command 'reload'\n(Did you mean one of revoke, workload?)\n"),

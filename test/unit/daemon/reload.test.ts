@@ -138,11 +138,11 @@ test('admin POST /v1/reload passes dryRun and refuses other fields', async () =>
   const calls: boolean[] = []
   const server = await listenAdmin(path, {
     status: () => ({}) as StatusView, peers: () => [], routes: () => [], leave: async () => {},
-    reload: async (dryRun) => { calls.push(dryRun); return { ok: true, dryRun } }
+    reload: async (dryRun) => { calls.push(dryRun); return { ok: true, dryRun, applied: [], needsRestart: [], notes: [] } }
   })
   try {
-    assert.equal(await adminRequest(path, 'POST', '/v1/reload', { dryRun: true }), { ok: true, dryRun: true })
-    assert.equal(await adminRequest(path, 'POST', '/v1/reload'), { ok: true, dryRun: false })
+    assert.equal(await adminRequest(path, 'POST', '/v1/reload', { dryRun: true }), { ok: true, dryRun: true, applied: [], needsRestart: [], notes: [] })
+    assert.equal(await adminRequest(path, 'POST', '/v1/reload'), { ok: true, dryRun: false, applied: [], needsRestart: [], notes: [] })
     await adminRequest(path, 'POST', '/v1/reload', { dryRun: 'yes' }).then(() => assert.unreachable(), (e: Error) => { assert.match(e.message, /dryRun/) })
     assert.equal(calls, [true, false])
   } finally { await closeAdmin(server, path) }
