@@ -73,10 +73,16 @@ export class LinkFloodStore {
       .sort((a, b) => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0))
   }
 
-  /** noteRemoteHeads records what a peer holds; origins it is ahead on show up in `wants()`. Returns them. */
-  noteRemoteHeads (heads: ReadonlyArray<{ origin: PeerIdString, version: FloodVersion }>): PeerIdString[] {
+  /**
+   * noteRemoteHeads records what a peer holds; origins it is ahead on show up
+   * in `wants()`. Returns them. Only origins `isMember` accepts are noted, so
+   * a digest cannot fill the store with strangers; a version a peer invents
+   * is corrected by the origin's own snapshot (see receiveSnapshotPart).
+   */
+  noteRemoteHeads (heads: ReadonlyArray<{ origin: PeerIdString, version: FloodVersion }>, isMember: (origin: PeerIdString) => boolean = () => true): PeerIdString[] {
     const ahead: PeerIdString[] = []
     for (const h of heads) {
+      if (!isMember(h.origin)) continue
       const st = this.stateOf(h.origin)
       if (compareVersions(h.version, st.known) > 0) st.known = h.version
       if (compareVersions(h.version, st.version) > 0) ahead.push(h.origin)
@@ -126,7 +132,9 @@ export class LinkFloodStore {
   }
 
   private receiveSnapshotPart (st: OriginState, p: LinkSnapshotPart): FloodReceipt {
-    if (compareVersions(p, st.version) <= 0) return 'duplicate'
+    const age = compareVersions(p, st.version)
+    if (age < 0) return 'duplicate'
+    if (age === 0) { settleKnown(st); return 'duplicate' } // the origin says it is where we are
     const a = st.assembly
     if (a !== null && compareVersions(p, a.version) < 0) return 'stale'
     if (a === null || compareVersions(p, a.version) > 0) {
@@ -141,8 +149,18 @@ export class LinkFloodStore {
     for (const changes of asm.got.values()) applyChanges(exceptions, changes)
     resetTo(st, asm.version, exceptions)
     drainPending(st)
+    settleKnown(st)
     return 'applied'
   }
+}
+
+/**
+ * settleKnown: snapshots come from their origin, the authority on how far it
+ * is. A higher `known` (from a peer's digest) that no buffered delta backs
+ * is dropped, so an invented version cannot make us ask forever.
+ */
+function settleKnown (st: OriginState): void {
+  st.known = { epoch: st.version.epoch, seq: Math.max(st.version.seq, ...st.pending.keys()) }
 }
 
 /** resetTo installs a whole state at `version`, keeping only what can still follow it. */

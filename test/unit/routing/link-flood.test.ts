@@ -148,4 +148,17 @@ test('digest: a peer ahead of us shows up in wants (a lost last delta is found t
   assert.is(s.wants().length, 1)
 })
 
+test('digest: strangers are not noted, and a version a peer invents is corrected by the origin\'s snapshot', () => {
+  const o = new LinkFloodOrigin(pid(1), 0)
+  const s = new LinkFloodStore()
+  for (const d of o.update(new Map([[pid(2), { down: true, rttClass: 0 }]]))) s.receive(d)
+  assert.equal(s.noteRemoteHeads([{ origin: pid(9), version: { epoch: 0, seq: 5 } }], id => id === pid(1)), [])
+  assert.is(s.size, 1, 'no state for a non-member')
+  s.noteRemoteHeads([{ origin: pid(1), version: { epoch: 0, seq: 1_000_000 } }]) // a lie
+  assert.is(s.wants().length, 1)
+  for (const p of o.snapshot()) s.receive(p)
+  assert.equal(s.wants(), [], 'no endless asking')
+  assert.equal(s.exceptionsOf(pid(1)), o.exceptions())
+})
+
 test.run()
