@@ -26,7 +26,12 @@ import type { GossipSub } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
 import type { Ping } from '@libp2p/ping'
 import type { Logger } from '../log.ts'
-import type { TopicHandler } from './pubsub.ts'
+import { dialableAddrs, errText } from './transport.ts'
+import { fetchRoster, serveRoster } from './roster.ts'
+import type { MeshNode, PutResult } from './transport.ts'
+
+export { dialableAddrs, errText } from './transport.ts'
+export type { DialOutcome, MeshNode, PutResult } from './transport.ts'
 
 /** The services every gridmesh libp2p node runs (a `type`, not an interface: ServiceMap needs an index signature). */
 export type MeshServices = {
@@ -69,41 +74,10 @@ export interface MeshNodeInit {
 /** Where the connection gater asks about a peer: before we dial it, or on a connection it opened (inbound) or we opened (outbound). */
 export type GaterStage = 'dial' | 'inbound' | 'outbound'
 
-/** Outcome of a DHT put: how many peers stored it, how many refused or failed. */
-export interface PutResult { stored: number, failed: number }
-
-/** The thin surface the rest of gridmesh uses. */
-export interface MeshNode {
-  readonly peerId: string
+/** The libp2p adapter of the MeshNode port, with the libp2p instance for tests and the lab's attacker. */
+export interface Libp2pMeshNode extends MeshNode {
   readonly libp2p: Libp2p<MeshServices>
-  putRecord: (key: string, value: Uint8Array, options?: { timeoutMs?: number }) => Promise<PutResult>
-  /** The selected value, or null when nobody has one (or the lookup failed). */
-  getRecord: (key: string, options?: { timeoutMs?: number }) => Promise<Uint8Array | null>
-  publish: (topic: string, data: Uint8Array) => Promise<void>
-  /** Subscribes; `handler` runs as the topic validator, its verdict decides forwarding. Returns unsubscribe. */
-  subscribe: (topic: string, handler: TopicHandler) => () => void
-  onSubscriberJoin: (topic: string, cb: (peerId: string) => void) => () => void
-  onPeerConnect: (cb: (peerId: string) => void) => () => void
-  onPeerDisconnect: (cb: (peerId: string) => void) => () => void
-  isConnected: (peerId: string) => boolean
-  /** One dial to a peer (record addrs, else the peer store), and how it ended. */
-  dialPeer: (peerId: string, addrs: readonly string[], options?: { timeoutMs?: number }) => Promise<DialOutcome>
-  /** Members the redial loop keeps connections to (PeerId → record addrs). */
-  setKnownPeers: (peers: ReadonlyMap<string, readonly string[]>) => void
-  /** Our dialable multiaddrs without /p2p/ (what goes into the record's `addrs`). */
-  addrs: () => string[]
-  /** Closes every connection to a peer (a revoked one; the gater refuses it afterwards). */
-  hangUp: (peerId: string) => Promise<void>
-  stop: () => Promise<void>
 }
-
-/**
- * How a dial ended. `refused` (the host answered with a TCP RST: nothing
- * listens there) is evidence that the daemon is gone; `failed` (a timeout, a
- * gater refusal, a handshake error) says nothing about the peer: on a busy
- * machine a live peer's dial can take seconds.
- */
-export type DialOutcome = 'connected' | 'refused' | 'failed'
 
 /** Larger than any members-topic message (messages.ts caps them far below): IDONTWANT is never sent. */
 const MAX_GOSSIP_IDONTWANT_OFF = 1 << 20
@@ -114,7 +88,7 @@ const PARSED_ID_CACHE = 1024
 const DIAL_TIMEOUT_MS = 5_000
 
 /** createMeshNode builds and starts the node and its redial loop. */
-export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
+export async function createMeshNode (init: MeshNodeInit): Promise<Libp2pMeshNode> {
   const log = init.logger
   const libp2p = await createLibp2p<MeshServices>(libp2pOptions(init))
   const self = libp2p.peerId.toString()
@@ -204,6 +178,8 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       redial.setMembers(memberAddrs)
     },
     addrs: ownAddrs,
+    serveRoster: async provide => await serveRoster(libp2p, init.mesh, provide, log),
+    fetchRoster: async peer => await fetchRoster(libp2p, init.mesh, peer),
     hangUp: async peerId => {
       try { await libp2p.hangUp(peerIdFromString(peerId)) } catch (err) { log.debug({ peer: peerId, err: errText(err) }, 'hang up failed') }
     },
@@ -319,21 +295,6 @@ async function dhtGet (dht: KadDHT, key: string, timeoutMs: number, log: Logger,
   return value
 }
 
-/**
- * dialableAddrs drops loopback addresses when there are others: from another
- * host they reach that host's own daemon, never the node that listed them. A
- * record therefore carries none (and no loopback address takes one of its 8
- * slots), and a dial skips any a record still lists: a redial that hit
- * ourselves failed with an identity mismatch instead of the refusal that
- * proves a killed peer gone (measured: purge took the 6.5 s heartbeat timeout
- * instead of ~1 s). A loopback-only lab keeps them.
- */
-export function dialableAddrs (addrs: readonly string[]): readonly string[] {
-  const isLoopback = (a: string): boolean => a.startsWith('/ip4/127.') || a.startsWith('/ip6/::1/')
-  const others = addrs.filter(a => !isLoopback(a))
-  return others.length > 0 ? others : addrs
-}
-
 /** isRefusal: every address answered "connection refused" (a multi-address dial fails with an AggregateError). */
 export function isRefusal (err: unknown): boolean {
   if (err instanceof AggregateError) return err.errors.length > 0 && err.errors.every(isRefusal)
@@ -343,9 +304,4 @@ export function isRefusal (err: unknown): boolean {
 /** safe runs an event callback so that a throwing callback can't break libp2p's dispatch. */
 export function safe (log: Logger, what: string, fn: () => void): void {
   try { fn() } catch (err) { log.warn({ err: errText(err), event: what }, 'event handler failed') }
-}
-
-/** errText keeps logs to the error's one line (stack traces are debug noise here). */
-export function errText (err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err)
 }

@@ -2,11 +2,11 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createSocket } from 'node:dgram'
 import type { Socket } from 'node:dgram'
-import { CALM_AFTER_SUCCESSES, CALM_PROBE_EVERY, createLinkProber } from '../../../src/routing/prober.ts'
+import { CALM_AFTER_SUCCESSES, CALM_PROBE_EVERY, createLinkProber } from '../../../src/net/prober.ts'
 import { decodeProbe, encodeProbe, echoOf, ProbeKind, PROBE_SIZE } from '../../../src/routing/probe-packet.ts'
 import { ErrorCodes, isGridmeshError } from '../../../src/errors.ts'
 import { testLogger } from '../../../src/log.ts'
-import type { ProbeOutcome, ProbeSocket, ProbeSocketFactory } from '../../../src/routing/prober.ts'
+import type { ProbeOutcome, ProbeSocket, ProbeSocketFactory } from '../../../src/net/prober.ts'
 import type { Ipv6Address } from '../../../src/net/prefix.ts'
 
 const LOOP = '::1' as Ipv6Address
