@@ -15,6 +15,11 @@ export interface FakeTime extends Time {
   settle: () => Promise<void>
   /** Number of armed timers (leak checks). */
   readonly pending: number
+  /**
+   * scope is a view of this time whose timers can all be cancelled at once
+   * (a crashed node's), after which it arms nothing more.
+   */
+  scope: () => Time & { kill: () => void, readonly pending: number }
 }
 
 /** yieldTurn lets promise chains (and work queued on the real loop, e.g. crypto) run. */
@@ -36,7 +41,26 @@ export function createFakeTime (start = 1_700_000_000_000): FakeTime {
     for (const e of entries) if (e.at <= until && (best === null || e.at < best.at || (e.at === best.at && e.seq < best.seq))) best = e
     return best
   }
+  const scope = (): Time & { kill: () => void, readonly pending: number } => {
+    const mine = new Set<Cancel>()
+    let dead = false
+    const track = (every: boolean) => (fn: () => void, ms: number): Cancel => {
+      if (dead) return () => {}
+      const wrapped = (): void => { mine.delete(wrapped); raw() }
+      const raw = arm(() => { if (!every) mine.delete(wrapped); fn() }, ms, every ? Math.max(1, ms) : null)
+      mine.add(wrapped)
+      return wrapped
+    }
+    return {
+      now: () => now,
+      setTimeout: track(false),
+      setInterval: track(true),
+      get pending () { return mine.size },
+      kill: () => { dead = true; for (const c of [...mine]) c(); mine.clear() }
+    }
+  }
   return {
+    scope,
     now: () => now,
     setTimeout: (fn, ms) => arm(fn, ms, null),
     setInterval: (fn, ms) => arm(fn, ms, Math.max(1, ms)),
