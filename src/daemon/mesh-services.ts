@@ -19,53 +19,27 @@ import { routingKeyOfReport } from '../routing/link-report.ts'
 import { LinkTable } from '../routing/link-table.ts'
 import { AnnouncedLinks } from '../routing/announced-links.ts'
 import { ReconcilePlan, RESYNC_MS } from '../routing/reconcile-plan.ts'
-import { ErrorCodes, GridmeshError, isGridmeshError } from '../errors.ts'
+import { ErrorCodes, GridmeshError } from '../errors.ts'
 import { createReconcileLoop, type ReconcileLoop } from './reconcile-loop.ts'
 import { createReconcilePass } from './reconciler.ts'
 import { OwnRecordSource } from './own-record-source.ts'
 import { createNodeViews, type NodeViews } from './node-views.ts'
 import { peersView } from './views.ts'
 import { createRevocations, type Revocations } from './revocations.ts'
+import { publishRevocation } from './admin-revocation.ts'
 import { createUndoStack, type UndoStack } from './undo-stack.ts'
-import type { GaterStage } from '../mesh/libp2p-node.ts'
 import type { MeshNode } from '../mesh/transport.ts'
-import type { LinkProber, ProbeOutcome } from '../net/prober.ts'
-import type { NetDriver } from '../net/ip-driver.ts'
+import type { LinkProber } from '../net/prober.ts'
+import type { MeshPorts } from './mesh-ports.ts'
 import type { Ipv6Prefix } from '../net/prefix.ts'
-import type { WireGuardDriver } from '../wireguard/types.ts'
 import type { GridmeshMetrics } from '../metrics/registry.ts'
 import type { Config } from '../config/schema.ts'
 import type { Identity } from '../keys/store.ts'
 import type { Logger } from '../log.ts'
-import type { Time } from '../time/clock.ts'
 import type { ClosedMesh } from './admission.ts'
 import type { RecordAdmission, RecordRejectReason } from '../mesh/record.ts'
 
-/** The WireGuard port: the driver, plus restart notification (wireguard-go) and the backend in use. */
-export interface MeshWireGuard extends WireGuardDriver {
-  onRestart: (listener: () => void | Promise<void>) => () => void
-  readonly backend: string | null
-}
-
-/** What the transport needs from the core: the DHT's record rules and, in closed meshes, whom to refuse. */
-export interface TransportInit {
-  readonly validator: (key: Uint8Array, value: Uint8Array) => Promise<void>
-  readonly selector: (key: Uint8Array, values: Uint8Array[]) => number | Promise<number>
-  readonly denyPeer?: (peerId: string, stage: GaterStage) => boolean
-  readonly onDhtOp: (op: 'put' | 'get', ms: number, ok: boolean) => void
-}
-
-/** The adapters a node runs on. node.ts wires the real ones; tests wire fakes. */
-export interface MeshPorts {
-  readonly time: Time
-  /** Builds and starts the transport (libp2p, or an in-memory one). */
-  createNode: (init: TransportInit) => Promise<MeshNode>
-  /** A prober bound to `bindAddress` (our link address), reporting to `onResult`. */
-  createProber: (init: { bindAddress: string, onResult: (peer: string, r: ProbeOutcome) => void }) => LinkProber
-  readonly wg: MeshWireGuard
-  readonly net: NetDriver
-  memory: () => { rssMb: number, heapUsedMb: number }
-}
+export type { MeshPorts, MeshWireGuard, TransportInit } from './mesh-ports.ts'
 
 export interface MeshServicesInit {
   readonly config: Config
@@ -193,7 +167,7 @@ class MeshServices {
   handle (): MeshServicesHandle {
     return {
       ...this.views(),
-      publishRevocation: async (text) => await this.publishRevocation(text),
+      publishRevocation: async (text) => await publishRevocation(this.revocations, this.members(), text, this.init.closed),
       stop: async () => { await this.undo.unwind() }
     }
   }
@@ -304,18 +278,6 @@ class MeshServices {
     if (!this.own.renewalDue()) return
     this.own.signNext().then(async r => { await this.members().setOwnRecord(r) })
       .catch((err: unknown) => { this.log.error({ err: String(err) }, 'certificate renewal failed') })
-  }
-
-  private async publishRevocation (text: string): Promise<unknown> {
-    let applied
-    try {
-      applied = await this.revocations.apply(text, 'admin')
-    } catch (err) {
-      if (isGridmeshError(err) && err.code === ErrorCodes.RECORD_INVALID) throw new GridmeshError(ErrorCodes.ADMIN_REQUEST, `revocation refused (${String(err.meta?.reason)}): ${err.message}`)
-      throw err
-    }
-    await this.members().publishRevocation(applied.text)
-    return { id: applied.id, result: applied.result, revocations: this.init.closed?.revocations.size ?? 0 }
   }
 
   private views (): NodeViews {

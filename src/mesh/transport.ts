@@ -15,6 +15,9 @@ export interface TopicMessage { from: string, data: Uint8Array }
 /** Handles one message; must not throw (a throw counts as 'ignore'). */
 export type TopicHandler = (msg: TopicMessage) => Promise<TopicVerdict>
 
+/** Where the connection gater asks about a peer: before we dial it, or on a connection it opened (inbound) or we opened (outbound). */
+export type GaterStage = 'dial' | 'inbound' | 'outbound'
+
 /** Outcome of a DHT put: how many peers stored it, how many refused or failed. */
 export interface PutResult { stored: number, failed: number }
 
