@@ -8,7 +8,7 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileFact, resolveLocal, ROOT, sourceFiles, type FileFact } from './source-facts.ts'
 
@@ -61,6 +61,13 @@ test('the checks catch what they are for', () => {
   const probe = (text: string): boolean => WALL_CLOCK.test(codeOf({ path: 'x', lines: 1, imports: [], functions: [], text }))
   assert.ok(probe('const t = Date.now()') && probe('x = new Date()') && probe('performance.now()') && probe('{ now: Date.now }'))
   assert.not.ok(probe('// Date.now is not read') || probe('new Date(expiresAt).toISOString()') || probe("log('Date.now')"))
+})
+
+test('every threat, invariant and test ID cited in src/ is defined in docs/threats-and-invariants.md', () => {
+  const doc = readFileSync(join(ROOT, 'docs/threats-and-invariants.md'), 'utf8')
+  const cited = new Set([...facts.values()].flatMap(f => [...f.text.matchAll(/\b([TISR]\d{1,2})\b/g)].map(m => m[1] as string)))
+  assert.ok(cited.size > 3, 'citations found')
+  assert.equal([...cited].filter(id => !doc.includes(`| ${id} |`)).sort(), [])
 })
 
 test('no source file over 300 lines', () => {
