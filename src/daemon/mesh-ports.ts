@@ -6,7 +6,7 @@
  * fake drivers and a fake time.
  */
 import type { GaterStage, MeshNode } from '../mesh/transport.ts'
-import type { LinkProber, ProbeOutcome } from '../net/prober.ts'
+import type { LinkProber, ProbeOutcome } from '../routing/prober.ts'
 import type { NetDriver } from '../net/ip-driver.ts'
 import type { WireGuardDriver } from '../wireguard/types.ts'
 import type { Time } from '../time/clock.ts'

@@ -19,7 +19,8 @@ import { parseIpv6Prefix, prefixContains, prefixLength, type Ipv6Prefix } from '
 import { splitHostPort } from '../net/host-port.ts'
 import { createCommandRunner, type CommandRunner } from '../net/command.ts'
 import { createIpDriver, meshInterfaceSysctls, type NetDriver } from '../net/ip-driver.ts'
-import { createLinkProber } from '../net/prober.ts'
+import { createLinkProber } from '../routing/prober.ts'
+import { dgramSocketFactory } from '../net/udp.ts'
 import { createWireGuardDriver } from '../wireguard/device.ts'
 import { checkAdminSocketFree, closeAdmin, listenAdmin } from '../admin/server.ts'
 import { acquireStateLock } from './lock.ts'
@@ -33,7 +34,7 @@ import { createWorkloadManager } from '../workload/manager.ts'
 import { prepareAdmission, type ClosedMesh } from './admission.ts'
 import { loadSwarmKey } from '../keys/swarm-key.ts'
 import { createNftDriver } from '../net/nft.ts'
-import { systemTime } from '../time/system.ts'
+import { monotonicMs, systemTime } from '../time/system.ts'
 import type { Config } from '../config/schema.ts'
 import type { Logger } from '../log.ts'
 
@@ -93,12 +94,19 @@ function libp2pTransport (config: Config, logger: Logger, identity: Identity, ps
   }
 }
 
+/** The prober's timers keep the process alive while it runs, as its bound socket does. */
+const proberTimers = {
+  setTimeout: (fn: () => void, ms: number) => { const t = setTimeout(fn, ms); return () => { clearTimeout(t) } },
+  setInterval: (fn: () => void, ms: number) => { const t = setInterval(fn, ms); return () => { clearInterval(t) } }
+}
+
 /** The real ports of the mesh services. */
 function realPorts (config: Config, logger: Logger, p: Prepared, wg: MeshWireGuard, net: NetDriver): MeshPorts {
   return {
     time: systemTime,
     createNode: libp2pTransport(config, logger, p.identity, p.psk),
     createProber: ({ bindAddress, onResult }) => createLinkProber({
+      socketFactory: dgramSocketFactory, clock: { now: systemTime.now, monotonicMs }, timers: proberTimers,
       logger: logger.child({ module: 'prober' }), bindAddress, port: config.probePort,
       intervalMs: config.probeIntervalMs, timeoutMs: config.probeTimeoutMs, onResult
     }),

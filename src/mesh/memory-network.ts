@@ -10,7 +10,7 @@
  */
 import { sleep, type Time } from '../time/clock.ts'
 import type { DialOutcome, MeshNode, TopicHandler } from './transport.ts'
-import type { ProbeSocketFactory } from '../net/prober.ts'
+import type { ProbeSocketFactory } from '../net/udp.ts'
 
 export interface MemoryNetworkInit {
   readonly time: Time

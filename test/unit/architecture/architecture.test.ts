@@ -82,12 +82,8 @@ test('no function over 80 lines', () => {
   assert.equal(bad, [])
 })
 
-test('no import cycle among the source files', () => {
-  const edges = new Map<string, string[]>()
-  for (const f of facts.values()) {
-    edges.set(f.path, f.imports.map(i => resolveLocal(f.path, i.spec)).filter((p): p is string => p !== null && facts.has(p)))
-  }
-  // Tarjan's strongly connected components: any component of two or more files is a cycle.
+/** cyclesOf returns the strongly connected components with a cycle (Tarjan). */
+function cyclesOf (edges: ReadonlyMap<string, readonly string[]>): string[][] {
   let index = 0
   const idx = new Map<string, number>()
   const low = new Map<string, number>()
@@ -107,7 +103,29 @@ test('no import cycle among the source files', () => {
     }
   }
   for (const v of edges.keys()) if (!idx.has(v)) visit(v)
-  assert.equal(cycles, [])
+  return cycles
+}
+
+const fileEdges = new Map([...facts.values()].map(f => [f.path,
+  f.imports.map(i => resolveLocal(f.path, i.spec)).filter((p): p is string => p !== null && facts.has(p))]))
+
+test('no import cycle among the source files', () => {
+  assert.equal(cyclesOf(fileEdges), [])
+})
+
+test('no cycle among the src/ folders (the layers stand on each other)', () => {
+  const folder = (p: string): string => p.split('/').slice(0, 2).join('/')
+  const edges = new Map<string, string[]>()
+  for (const [from, tos] of fileEdges) {
+    const list = edges.get(folder(from)) ?? []
+    for (const to of tos) if (folder(to) !== folder(from) && !list.includes(folder(to))) list.push(folder(to))
+    edges.set(folder(from), list)
+  }
+  assert.equal(cyclesOf(edges), [])
+})
+
+test('the cycle check finds cycles', () => {
+  assert.equal(cyclesOf(new Map([['a', ['b']], ['b', ['a']], ['c', ['a']]])), [['a', 'b']])
 })
 
 test.run()

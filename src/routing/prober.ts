@@ -1,52 +1,39 @@
 /**
- * The link prober's adapter: runs the probe state machine
- * (src/routing/probe-machine.ts) on a UDP socket and a timer. It sends one
- * small datagram per peer per interval over the tunnel itself, from our link
- * address `[self::2]:port` to the peer's `[peer::2]:port`, and echoes the
- * probes peers send us. The socket is behind ProbeSocketFactory (default:
- * node:dgram `udp6`; tests and the in-memory network pass their own).
- * Results go to `onResult`; the caller folds them into link-state.ts.
+ * The link prober: runs the probe state machine (probe-machine.ts) on a
+ * datagram socket and injected timers. It sends one small datagram per peer
+ * per interval over the tunnel itself, from our link address
+ * `[self::2]:port` to the peer's `[peer::2]:port`, and echoes the probes
+ * peers send us. The socket comes from a ProbeSocketFactory: node:dgram
+ * `udp6` in the daemon (src/net/udp.ts), the in-memory network in component
+ * tests. Results go to `onResult`; the caller folds them into link-state.ts.
  */
-import { createSocket } from 'node:dgram'
-import { randomBytes } from 'node:crypto'
 import { ErrorCodes, GridmeshError } from '../errors.ts'
-import { PROBE_INTERVAL_MS, PROBE_PORT, PROBE_TIMEOUT_MS, ProbeMachine } from '../routing/probe-machine.ts'
-import { monotonicMs, systemTime } from '../time/system.ts'
-import type { Datagram, ProbeOutcome } from '../routing/probe-machine.ts'
+import { PROBE_INTERVAL_MS, PROBE_PORT, PROBE_TIMEOUT_MS, ProbeMachine } from './probe-machine.ts'
+import type { Datagram, ProbeOutcome } from './probe-machine.ts'
+import type { ProbeRemote, ProbeSocket, ProbeSocketFactory } from '../net/udp.ts'
 import type { Cancel, Timers } from '../time/clock.ts'
 import type { Logger } from '../log.ts'
-import type { Ipv6Address } from './prefix.ts'
-import type { PeerIdString } from '../routing/types.ts'
+import type { Ipv6Address } from '../net/prefix.ts'
+import type { PeerIdString } from './types.ts'
 
-export { CALM_AFTER_SUCCESSES, CALM_PROBE_EVERY, LATE_ECHO_MS, MAX_PROBE_TIMEOUT_MS, PROBE_INTERVAL_MS, PROBE_PORT, PROBE_TIMEOUT_MS } from '../routing/probe-machine.ts'
-export type { ProbeOutcome } from '../routing/probe-machine.ts'
+export { CALM_AFTER_SUCCESSES, CALM_PROBE_EVERY, LATE_ECHO_MS, MAX_PROBE_TIMEOUT_MS, PROBE_INTERVAL_MS, PROBE_PORT, PROBE_TIMEOUT_MS } from './probe-machine.ts'
+export type { ProbeOutcome } from './probe-machine.ts'
+export type { ProbeRemote, ProbeSocket, ProbeSocketFactory } from '../net/udp.ts'
 
 /** First retry delay when the link address is not usable yet (IPv6 DAD keeps a new address "tentative" ~1 s). */
 export const BIND_RETRY_MIN_MS = 100
 /** Retry delay cap: doubling stops here so the prober starts soon after the address appears. */
 export const BIND_RETRY_MAX_MS = 5000
 
-/** Where a datagram came from. */
-export interface ProbeRemote { readonly address: string, readonly port: number }
-
-/** The socket operations the prober needs. `bind` rejects with the OS error (with `code`). */
-export interface ProbeSocket {
-  bind (port: number, address: string): Promise<void>
-  send (buf: Uint8Array, port: number, address: string): void
-  close (): void
-}
-
-/** Creates one socket delivering datagrams to `onMessage`. A new socket is created for every bind attempt. */
-export type ProbeSocketFactory = (onMessage: (buf: Uint8Array, from: ProbeRemote) => void, onError: (err: Error) => void) => ProbeSocket
-
 /** Clocks: `now` stamps results (same clock as link-state); `monotonicMs` measures RTT. */
 export interface ProbeClock { now (): number, monotonicMs (): number }
 
-/** Options of createLinkProber. Only `logger`, `bindAddress` and `onResult` are required. */
+/** Options of createLinkProber. */
 export interface LinkProberInit {
-  readonly socketFactory?: ProbeSocketFactory
-  readonly clock?: ProbeClock
-  readonly timers?: Timers
+  readonly socketFactory: ProbeSocketFactory
+  readonly clock: ProbeClock
+  /** Timers of the probe tick and the bind retries. */
+  readonly timers: Timers
   readonly logger: Logger
   /** Our link address (`<prefix>::2`), assigned to the WireGuard interface before start. */
   readonly bindAddress: string
@@ -66,30 +53,9 @@ export interface LinkProber {
   stop (): void
 }
 
-/** dgramSocketFactory is the real udp6 socket. */
-export const dgramSocketFactory: ProbeSocketFactory = (onMessage, onError) => {
-  const sock = createSocket({ type: 'udp6', ipv6Only: true })
-  sock.on('message', (buf, rinfo) => { onMessage(buf, { address: rinfo.address, port: rinfo.port }) })
-  return {
-    bind: async (port, address) => await new Promise<void>((resolve, reject) => {
-      const fail = (err: Error): void => { reject(err) }
-      sock.once('error', fail)
-      sock.bind(port, address, () => {
-        sock.off('error', fail)
-        sock.on('error', onError)
-        resolve()
-      })
-    }),
-    send: (buf, port, address) => { sock.send(buf, port, address, err => { if (err != null) onError(err) }) },
-    close: () => { try { sock.close() } catch { /* already closed */ } }
-  }
-}
-
-const defaultClock: ProbeClock = { now: () => systemTime.now(), monotonicMs }
-/** The prober's own timers keep the process alive while it runs (its socket would too, once bound). */
-const defaultTimers: Timers = {
-  setTimeout: (fn, ms) => { const t = setTimeout(fn, ms); return () => { clearTimeout(t) } },
-  setInterval: (fn, ms) => { const t = setInterval(fn, ms); return () => { clearInterval(t) } }
+/** Random per-instance nonce prefix (6 hex digits), so a restarted prober never matches an old echo. */
+function randomNoncePrefix (): string {
+  return [...globalThis.crypto.getRandomValues(new Uint8Array(3))].map(b => b.toString(16).padStart(2, '0')).join('')
 }
 
 function errorCode (err: unknown): string | undefined {
@@ -99,12 +65,11 @@ function errorCode (err: unknown): string | undefined {
 
 /** createLinkProber wires a prober; nothing happens until `start()`. */
 export function createLinkProber (init: LinkProberInit): LinkProber {
-  const clock = init.clock ?? defaultClock
-  const timers = init.timers ?? defaultTimers
+  const { clock, timers } = init
   const port = init.port ?? PROBE_PORT
   const intervalMs = init.intervalMs ?? PROBE_INTERVAL_MS
   const machine = new ProbeMachine({
-    intervalMs, timeoutMs: init.timeoutMs ?? PROBE_TIMEOUT_MS, remotePort: init.remotePort ?? port, noncePrefix: randomBytes(3).toString('hex')
+    intervalMs, timeoutMs: init.timeoutMs ?? PROBE_TIMEOUT_MS, remotePort: init.remotePort ?? port, noncePrefix: randomNoncePrefix()
   })
   let socket: ProbeSocket | null = null
   let stopTimer: Cancel | null = null
@@ -133,7 +98,7 @@ export function createLinkProber (init: LinkProberInit): LinkProber {
   }
   /** bindWithRetry retries only EADDRNOTAVAIL (address not there or still tentative); other errors are fatal. */
   const bindWithRetry = async (): Promise<ProbeSocket | null> => {
-    const factory = init.socketFactory ?? dgramSocketFactory
+    const factory = init.socketFactory
     let delay = BIND_RETRY_MIN_MS
     while (!stopped) {
       const s = factory(onMessage, err => { init.logger.warn({ err }, 'probe socket error') })
