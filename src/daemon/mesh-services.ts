@@ -228,8 +228,9 @@ class MeshServices {
       ...(closed === null || check === undefined
         ? {}
         : {
-            // The certificate check, plus a bounded wait for a first-seen member's revocations in the DHT.
-            certificateCheck: this.revocations.admitMember,
+            // The pure certificate check inside decoding; after it, a bounded wait for a first-seen member's revocations in the DHT.
+            certificateCheck: check,
+            revocationCheck: this.revocations.awaitLookups,
             onRevoke: this.revocations.onRevoke,
             onRefused: (peer, reason) => { if (reason === 'revoked') this.revocations.dropPeer(peer) }
           })

@@ -33,8 +33,14 @@ export interface MembershipInit {
   linkReport?: () => unknown
   /** Delay before a DHT lookup of a connected peer we have no record for (its announce usually comes first). */
   lookupDelayMs?: number
-  /** Closed meshes: the certificate check every record must pass when decoded (ours included). */
+  /** Closed meshes: the certificate check every record must pass when decoded (ours included). Pure: no I/O. */
   certificateCheck?: RecordAdmission
+  /**
+   * Closed meshes: run on every record right after it decoded, before it is
+   * offered to the member table: the bounded wait for a first-seen member's
+   * revocation lookups in the DHT. A refusal throws RECORD_INVALID 'revoked'.
+   */
+  revocationCheck?: RecordAdmission
   /**
    * Closed meshes: a `revoke` message arrived (the `gmr1.` text). Verifies,
    * stores and applies it; the verdict decides whether gossipsub forwards it.

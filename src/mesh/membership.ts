@@ -190,14 +190,21 @@ class MembershipService implements Membership {
     }
   }
 
-  /** decode checks a record (signature, fields, expiry, certificate in a closed mesh) for `expectedPeerId` (any signer when undefined). */
+  /**
+   * decode checks a record (signature, fields, expiry, and the pure certificate
+   * check in a closed mesh) for `expectedPeerId` (any signer when undefined);
+   * then, outside validation, the revocation lookups of a closed mesh.
+   */
   private async decode (bytes: Uint8Array, expectedPeerId: string | undefined): Promise<NodeRecord> {
     const check = this.init.certificateCheck
-    return await decodeRecord(bytes, {
-      mesh: this.init.mesh, now: this.time.now(),
+    const now = this.time.now()
+    const record = await decodeRecord(bytes, {
+      mesh: this.init.mesh, now,
       ...(expectedPeerId === undefined ? {} : { expectedPeerId }),
       ...(check === undefined ? {} : { admit: check })
     })
+    await this.init.revocationCheck?.(record, now)
+    return record
   }
 
   /** verifyRecord decodes a record for `peer`, reusing the member's last verified copy when identical. */
