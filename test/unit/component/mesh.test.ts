@@ -1,8 +1,8 @@
 /**
  * Component tests: four to six protocol cores in one process on the
  * in-memory network, with the fake WireGuard driver and a fake clock,
- * through join, link cut (probe loss), heal, graceful leave, crash and a
- * prefix collision. Each step compares every node's routes and WireGuard
+ * through join, link cut (probe loss), heal, graceful leave, crash, a
+ * prefix collision, and a partition and its heal. Each step compares every node's routes and WireGuard
  * peers with a golden file (test/component/golden/; regenerate with
  * UPDATE_GOLDEN=1 and review the diff). Virtual time: seconds of mesh
  * life run in milliseconds.
@@ -99,6 +99,15 @@ test('prefix collision: two newcomers ask for the same /64, one of them moves', 
   const prefixes = current().map(n => n.state().prefix)
   assert.is(new Set(prefixes).size, prefixes.length, 'every node ends on its own /64')
   golden('6-collision', meshText(current(), all))
+})
+
+test('partition and heal: each half drops the other, then the mesh is whole again', async () => {
+  network.partition([peerOf(0), peerOf(1)], [peerOf(4), peerOf(5)])
+  await time.advance(10_000)
+  golden('7-partition', meshText(current(), all))
+  network.heal()
+  await time.advance(10_000)
+  golden('8-partition-healed', meshText(current(), all))
 })
 
 test.after(async () => {
