@@ -17,7 +17,7 @@ import { createStateWriter, loadNodeState, saveNodeState } from '../mesh/node-st
 import { createMeshNode } from '../mesh/libp2p-node.ts'
 import { parseIpv6Prefix, prefixContains, prefixLength, type Ipv6Prefix } from '../net/prefix.ts'
 import { splitHostPort } from '../net/host-port.ts'
-import { createCommandRunner, type CommandRunner } from '../net/command.ts'
+import { createCommandRunner } from '../net/command.ts'
 import { createIpDriver, meshInterfaceSysctls, type NetDriver } from '../net/ip-driver.ts'
 import { createLinkProber } from '../routing/prober.ts'
 import { dgramSocketFactory } from '../net/udp.ts'
@@ -29,11 +29,11 @@ import { createUndoStack, type UndoStack } from './undo-stack.ts'
 import { Registry } from 'prom-client'
 import { createMetrics, type GridmeshMetrics } from '../metrics/registry.ts'
 import { closeMetrics, listenMetrics } from '../metrics/server.ts'
-import { createVethDriver } from '../workload/veth-driver.ts'
+import { createVethDriver, type VethDriver } from '../workload/veth-driver.ts'
 import { createWorkloadManager } from '../workload/manager.ts'
 import { prepareAdmission, type ClosedMesh } from './admission.ts'
 import { loadSwarmKey } from '../keys/swarm-key.ts'
-import { createNftDriver } from '../net/nft.ts'
+import { createNftDriver, type NftDriver } from '../net/nft.ts'
 import { monotonicMs, systemTime } from '../time/system.ts'
 import type { Config } from '../config/schema.ts'
 import type { Logger } from '../log.ts'
@@ -47,7 +47,8 @@ export interface RunningNode {
 
 export interface NodeCounters { unhandled: number }
 
-interface Prepared {
+/** What phase 1 decided and loaded, before anything on the system changed. */
+export interface Prepared {
   meshPrefix: Ipv6Prefix, requested: Ipv6Prefix | null, identity: Identity, state: NodeState, closed: ClosedMesh | null, psk: Uint8Array | null
 }
 
@@ -94,42 +95,59 @@ function libp2pTransport (config: Config, logger: Logger, identity: Identity, ps
   }
 }
 
+/**
+ * The adapters below the mesh services, not yet started: startPreparedNode
+ * brings them up in order, each on the undo stack. Real: commands through
+ * `ip`, `wg`, `nft` (realSystem); tests: the fakes.
+ */
+export interface SystemPorts {
+  readonly wg: MeshWireGuard
+  readonly net: NetDriver
+  readonly nft: NftDriver
+  readonly veth: VethDriver
+  /** The mesh services' own ports; `wg` and `net` are the ones above. */
+  readonly mesh: Omit<MeshPorts, 'wg' | 'net'>
+}
+
 /** The prober's timers keep the process alive while it runs, as its bound socket does. */
 const proberTimers = {
   setTimeout: (fn: () => void, ms: number) => { const t = setTimeout(fn, ms); return () => { clearTimeout(t) } },
   setInterval: (fn: () => void, ms: number) => { const t = setInterval(fn, ms); return () => { clearInterval(t) } }
 }
 
-/** The real ports of the mesh services. */
-function realPorts (config: Config, logger: Logger, p: Prepared, wg: MeshWireGuard, net: NetDriver): MeshPorts {
+/** realSystem: the real adapters, all running commands through one runner. */
+function realSystem (config: Config, logger: Logger, p: Prepared): SystemPorts {
+  const runner = createCommandRunner()
+  const net = createIpDriver({ runner })
   return {
-    time: systemTime,
-    createNode: libp2pTransport(config, logger, p.identity, p.psk),
-    createProber: ({ bindAddress, onResult }) => createLinkProber({
-      socketFactory: dgramSocketFactory, clock: { now: systemTime.now, monotonicMs }, timers: proberTimers,
-      logger: logger.child({ module: 'prober' }), bindAddress, port: config.probePort,
-      intervalMs: config.probeIntervalMs, timeoutMs: config.probeTimeoutMs, onResult
-    }),
-    wg,
+    wg: createWireGuardDriver({ iface: config.interface, runner, logger: logger.child({ module: 'wireguard' }), meshPrefix: p.meshPrefix }),
     net,
-    memory: () => {
-      const m = process.memoryUsage()
-      return { rssMb: Math.round(m.rss / 1e5) / 10, heapUsedMb: Math.round(m.heapUsed / 1e5) / 10 }
+    nft: createNftDriver(runner),
+    veth: createVethDriver({ runner, setSysctl: (k, v) => net.setSysctl(k, v) }),
+    mesh: {
+      time: systemTime,
+      createNode: libp2pTransport(config, logger, p.identity, p.psk),
+      createProber: ({ bindAddress, onResult }) => createLinkProber({
+        socketFactory: dgramSocketFactory, clock: { now: systemTime.now, monotonicMs }, timers: proberTimers,
+        logger: logger.child({ module: 'prober' }), bindAddress, port: config.probePort,
+        intervalMs: config.probeIntervalMs, timeoutMs: config.probeTimeoutMs, onResult
+      }),
+      memory: () => {
+        const m = process.memoryUsage()
+        return { rssMb: Math.round(m.rss / 1e5) / 10, heapUsedMb: Math.round(m.heapUsed / 1e5) / 10 }
+      }
     }
   }
 }
 
 /** The system changes below the mesh: WireGuard interface, sysctls, nftables, metrics listener. */
-async function bringUpSystem (config: Config, logger: Logger, p: Prepared, runner: CommandRunner, undo: UndoStack): Promise<{ wg: MeshWireGuard, net: NetDriver, metrics: GridmeshMetrics }> {
-  const net = createIpDriver({ runner })
-  const wg = createWireGuardDriver({ iface: config.interface, runner, logger: logger.child({ module: 'wireguard' }), meshPrefix: p.meshPrefix })
-  undo.push('wireguard interface', () => wg.down())
-  await wg.up({ privateKey: p.identity.wg.privateKey, listenPort: config.wgPort })
-  for (const [k, v] of meshInterfaceSysctls(config.interface)) await net.setSysctl(k, v)
+async function bringUpSystem (config: Config, logger: Logger, p: Prepared, sys: SystemPorts, undo: UndoStack): Promise<GridmeshMetrics> {
+  undo.push('wireguard interface', () => sys.wg.down())
+  await sys.wg.up({ privateKey: p.identity.wg.privateKey, listenPort: config.wgPort })
+  for (const [k, v] of meshInterfaceSysctls(config.interface)) await sys.net.setSysctl(k, v)
   // Underlay anti-spoofing: mesh sources only from the mesh interface or workloads (T12).
-  const nft = createNftDriver(runner)
-  undo.push('nftables rules', () => nft.remove())
-  await nft.apply(p.meshPrefix, config.interface)
+  undo.push('nftables rules', () => sys.nft.remove())
+  await sys.nft.apply(p.meshPrefix, config.interface)
   // One registry per node, passed down (no global default registry); served only when asked.
   const metrics = createMetrics(new Registry())
   if (config.metrics !== undefined) {
@@ -137,13 +155,21 @@ async function bringUpSystem (config: Config, logger: Logger, p: Prepared, runne
     undo.push('metrics listener', () => closeMetrics(metricsServer))
     logger.child({ module: 'daemon' }).info({ metrics: `http://${config.metrics}/metrics` }, 'metrics listener up')
   }
-  return { wg, net, metrics }
+  return metrics
 }
 
-/** startNode brings the node up; on failure it undoes what it did and rethrows. */
+/** startNode brings the node up with the real adapters; on failure it undoes what it did and rethrows. */
 export async function startNode (config: Config, logger: Logger, t0: number, counters: NodeCounters): Promise<RunningNode> {
-  const log = logger.child({ module: 'daemon' })
   const prepared = await prepare(config)
+  return await startPreparedNode(config, logger, prepared, realSystem(config, logger, prepared), t0, counters)
+}
+
+/**
+ * startPreparedNode is phase 2: lock, state, then the system changes on the
+ * given adapters, each undone (newest first) when a later step fails.
+ */
+export async function startPreparedNode (config: Config, logger: Logger, prepared: Prepared, sys: SystemPorts, t0: number, counters: NodeCounters): Promise<RunningNode> {
+  const log = logger.child({ module: 'daemon' })
   const { meshPrefix, requested, identity, state: loaded, closed } = prepared
   const undo = createUndoStack(log)
   return await undo.guard(async () => {
@@ -160,8 +186,7 @@ export async function startNode (config: Config, logger: Logger, t0: number, cou
     log.info({ peer: identity.peerId, prefix: choice.prefix, meshPrefix }, 'identity loaded')
 
     // ---- everything below changes the system ----
-    const runner = createCommandRunner()
-    const { wg, net, metrics } = await bringUpSystem(config, logger, prepared, runner, undo)
+    const metrics = await bringUpSystem(config, logger, prepared, sys, undo)
     const services: MeshServicesHandle = await startMeshServices({
       config, logger, identity, meshPrefix, requested, counters, metrics, closed,
       initialPrefix: choice.prefix,
@@ -172,11 +197,11 @@ export async function startNode (config: Config, logger: Logger, t0: number, cou
       onInterfaceReady: () => {
         log.info({ iface: config.interface, address: nodeAddress(choice.prefix), link: linkAddress(choice.prefix), readyMs: Math.round(performance.now() - t0) }, 'interface ready')
       }
-    }, realPorts(config, logger, prepared, wg, net))
+    }, { ...sys.mesh, wg: sys.wg, net: sys.net })
     undo.push('mesh services', () => services.stop())
     // Workloads after the interface is up; stopped (veths deleted, list kept) before the mesh goes.
     const workloads = createWorkloadManager(
-      { driver: createVethDriver({ runner, setSysctl: (k, v) => net.setSysctl(k, v) }), logger: logger.child({ module: 'workload' }) },
+      { driver: sys.veth, logger: logger.child({ module: 'workload' }) },
       { stateDir: config.stateDir, prefix: () => state.prefix ?? choice.prefix, mtu: config.mtu })
     await workloads.start()
     undo.push('workloads', () => workloads.stop())

@@ -10,7 +10,7 @@ import { Registry } from 'prom-client'
 import { configSchema } from '../../../src/config/schema.ts'
 import { choosePrefix, meshPrefixFromName } from '../../../src/mesh/allocation.ts'
 import { nextSeq, type NodeState } from '../../../src/mesh/node-state.ts'
-import { createLinkProber } from '../../../src/routing/prober.ts'
+import { createRoutingProber } from './prober-fake.ts'
 import { createFakeNetDriver, type FakeNetDriver } from '../../../src/net/fake.ts'
 import { createFakeWireGuardDriver, type FakeWireGuardDriver } from '../../../src/wireguard/fake.ts'
 import { wgPublicKeyFromPrivate } from '../../../src/keys/wg-key.ts'
@@ -74,10 +74,7 @@ export async function startFakeNode (network: MemoryNetwork, time: FakeTime, i: 
   const base: MeshPorts = {
     time: scope,
     createNode: async (t) => network.node({ peerId: identity.peerId, addrs: opts.addrs ?? [`/ip4/10.0.0.${i + 1}/tcp/7700`], validator: t.validator, selector: t.selector }),
-    createProber: ({ bindAddress, onResult }) => createLinkProber({
-      logger, bindAddress, socketFactory: network.probeSockets(identity.peerId), clock: { now: scope.now, monotonicMs: scope.now }, timers: scope,
-      intervalMs: config.probeIntervalMs, timeoutMs: config.probeTimeoutMs, onResult
-    }),
+    createProber: createRoutingProber(network, identity.peerId, scope),
     wg: Object.assign(wg, { onRestart: () => () => {}, backend: 'fake' }),
     net,
     memory: () => ({ rssMb: 0, heapUsedMb: 0 })
@@ -112,4 +109,24 @@ export function goldenText (node: FakeNode, all: readonly FakeNode[]): string {
 /** meshText is goldenText for every node of `nodes`, under a header per node. */
 export function meshText (nodes: readonly FakeNode[], all: readonly FakeNode[] = nodes): string {
   return nodes.map(n => `== n${n.index} ${n.state().prefix ?? ''}\n${goldenText(n, all)}`).join('\n') + '\n'
+}
+
+/**
+ * drive advances virtual time until `work` settles (a start or a stop waits
+ * on timers). Each 50 ms step also gives the real event loop a turn, so
+ * real file I/O (state files, the lock, the admin socket) makes progress;
+ * the budget is real time, generous for a loaded machine.
+ */
+export async function drive<T> (time: FakeTime, work: Promise<T>, budgetMs = 30_000): Promise<T> {
+  let out: { ok: true, value: T } | { ok: false, err: unknown } | null = null
+  work.then(value => { out = { ok: true, value } }, (err: unknown) => { out = { ok: false, err } })
+  const deadline = Date.now() + budgetMs
+  while (out === null) {
+    if (Date.now() > deadline) throw new Error(`not settled within ${budgetMs} ms`)
+    await new Promise(resolve => setTimeout(resolve, 1))
+    await time.advance(50)
+  }
+  const done = out as { ok: true, value: T } | { ok: false, err: unknown }
+  if (!done.ok) throw done.err
+  return done.value
 }
