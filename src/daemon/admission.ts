@@ -24,7 +24,8 @@ import { fromBase64url, toBase64url } from '../admission/codec.ts'
 import { ErrorCodes, GridmeshError, isGridmeshError } from '../errors.ts'
 import { readFileIfExists, writeFileAtomic } from '../keys/atomic-file.ts'
 import { assertPrivateFile, ensurePrivateDir } from '../keys/permissions.ts'
-import { issueMemberCertificate, needsRenewal } from '../admission/certificate.ts'
+import { issueMemberCertificate } from '../admission/certificate.ts'
+import { certCheckMs as certCheckMsOf, certificateDue, type CertFacts } from '../mesh/own-record.ts'
 import type { AuthorityId } from '../admission/authority.ts'
 import type { Certificate } from '../admission/certificate.ts'
 import type { Redemption } from '../admission/redemption.ts'
@@ -156,11 +157,8 @@ async function saveRedemption (stateDir: string, r: Redemption): Promise<void> {
  * record refused as cert-mismatch), when our membership changed (a reload
  * redeemed a new token), or when a third of its lifetime is left.
  */
-export function needsNewCertificate (
-  cert: (Pick<Certificate, 'prefix' | 'issuedAt' | 'expiresAt'> & { redeemedAt?: number }) | null, prefix: Ipv6Prefix, now: number, closed?: Pick<ClosedMesh, 'redemption'>
-): boolean {
-  if (cert === null || cert.prefix !== prefix || needsRenewal(cert, now)) return true
-  return closed !== undefined && cert.redeemedAt !== undefined && cert.redeemedAt !== closed.redemption.redeemedAt
+export function needsNewCertificate (cert: CertFacts | null, prefix: Ipv6Prefix, now: number, closed?: Pick<ClosedMesh, 'redemption'>): boolean {
+  return certificateDue(cert, prefix, now, closed?.redemption.redeemedAt)
 }
 
 /** issueOwnCertificate signs our next certificate with our own key: no token needed. */
@@ -172,7 +170,7 @@ export async function issueOwnCertificate (
 
 /** How often to look at our certificate: a sixth of its lifetime, between 1 s and 30 s. */
 export function certCheckMs (closed: Pick<ClosedMesh, 'redemption'>): number {
-  return Math.max(1000, Math.min(30_000, Math.floor(closed.redemption.token.maxCertTtlMs / 6)))
+  return certCheckMsOf(closed.redemption.token.maxCertTtlMs)
 }
 
 /** givenToken decodes the token from --token / --token-file, if any (CONFIG_INVALID naming the reason). */

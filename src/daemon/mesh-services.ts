@@ -1,52 +1,47 @@
 /**
- * The live part of a node: libp2p + membership, the direct-link prober, and
- * the reconcile loop that turns (members, links) into WireGuard peers through
- * the pure deriveMeshView. Also renders the admin views. Built by node.ts.
+ * The live part of a node, assembled from the protocol core and the ports
+ * it is given: membership on a MeshNode, the direct-link prober, the link
+ * table and our announced links, the reconcile pass (reconcile-plan.ts
+ * decides, reconciler.ts applies to the WireGuard port), our own record
+ * (own-record-source.ts) and the admin views (node-views.ts). It never
+ * builds a driver or a socket itself: node.ts passes the real ports, the
+ * component tests pass fakes. Start-up is all-or-nothing: a failure at any
+ * step undoes every step before it (undo-stack.ts).
  */
-import { encodeRecord } from '../mesh/record.ts'
-import { createRecordSelector, createRecordValidator, createSeqHighWater } from '../mesh/record-dht.ts'
-import { createDebouncedSave, HIGHEST_SEEN_SAVE_MS } from '../mesh/node-state.ts'
-import { createMeshNode, dialableAddrs, type MeshNode } from '../mesh/libp2p-node.ts'
-import { createMembership, type Membership } from '../mesh/membership.ts'
 import { choosePrefix, linkAddress, nodeAddress, type Claim } from '../mesh/allocation.ts'
-import { createLinkProber, type LinkProber } from '../routing/prober.ts'
-import { buildLinkReport, ownLinksOfReport, routingKey, routingKeyOfReport, type LinkReport } from '../routing/link-report.ts'
+import { createMembership, type Membership } from '../mesh/membership.ts'
+import { certCheckMs, REPUBLISH_MS } from '../mesh/own-record.ts'
+import { ipsOfMultiaddrs } from '../mesh/own-endpoints.ts'
+import { dhtRules, highWaterMarks, recordChecks } from './record-checks.ts'
+import type { SeqHighWater } from '../mesh/record-dht.ts'
+import { routingKeyOfReport } from '../routing/link-report.ts'
+import { LinkTable } from '../routing/link-table.ts'
+import { AnnouncedLinks } from '../routing/announced-links.ts'
+import { ReconcilePlan, RESYNC_MS } from '../routing/reconcile-plan.ts'
 import { ErrorCodes, GridmeshError } from '../errors.ts'
-import { splitHostPort } from '../net/host-port.ts'
-import { LinkTable } from './link-table.ts'
-import { deriveMeshView, type MeshView } from './mesh-view.ts'
 import { createReconcileLoop, type ReconcileLoop } from './reconcile-loop.ts'
-import { ipsOfMultiaddrs, ownEndpoints } from './endpoints.ts'
-import { peersView, routesView, statusView } from './views.ts'
-import type { Explanation, GraphView, PeerRow, RevocationResult, RouteRow, StatusView } from '../admin/contract.ts'
-import { explainRoute, reportsFromMembers } from './explain.ts'
-import { renderGraphDot } from './graph-dot.ts'
+import { createReconcilePass } from './reconciler.ts'
+import { OwnRecordSource } from './own-record-source.ts'
+import { createNodeViews, type NodeViews } from './node-views.ts'
+import { peersView } from './views.ts'
+import { createRevocations, type Revocations } from './revocations.ts'
+import { publishRevocation } from './admin-revocation.ts'
+import { createUndoStack, type UndoStack } from './undo-stack.ts'
+import type { MeshNode } from '../mesh/transport.ts'
+import type { LinkProber } from '../routing/prober.ts'
+import type { MeshPorts } from './mesh-ports.ts'
+import type { Ipv6Prefix } from '../net/prefix.ts'
 import type { GridmeshMetrics } from '../metrics/registry.ts'
 import type { Config } from '../config/schema.ts'
 import type { Identity } from '../keys/store.ts'
 import type { Logger } from '../log.ts'
-import type { NetDriver } from '../net/ip-driver.ts'
-import type { Ipv6Prefix } from '../net/prefix.ts'
-import type { SupervisedWireGuardDriver } from '../wireguard/device.ts'
-import type { DeviceState } from '../wireguard/types.ts'
-import type { NodeCounters } from './node.ts'
-import { certCheckMs, issueOwnCertificate, needsNewCertificate, type ClosedMesh } from './admission.ts'
-import { createRevocations } from './revocations.ts'
+import type { ClosedMesh } from './admission.ts'
 import type { LiveChanges } from './reload.ts'
-import { chainAdmission, createRecordAdmission, refuseOwnWgKey } from '../mesh/record-admission.ts'
-import type { Certificate } from '../admission/certificate.ts'
-import { toBase64url } from '../admission/codec.ts'
-import { isGridmeshError } from '../errors.ts'
-import type { RecordAdmission } from '../mesh/record.ts'
+import type { RevocationResult } from '../admin/contract.ts'
+import type { RecordRejectReason } from '../mesh/record.ts'
+import type { RecordChecks } from './record-checks.ts'
 
-/** Records live 3 republish intervals, so two lost republishes never drop a member. */
-const REPUBLISH_MS = 10 * 60_000
-/**
- * Handshake ages and drift are re-checked this often even when nothing else
- * happens. Link changes and membership changes trigger a pass at once; this
- * only catches what nobody told us about (each pass spawns `wg show`).
- */
-const RESYNC_MS = 3_000
+export type { MeshPorts, MeshWireGuard, TransportInit } from './mesh-ports.ts'
 
 export interface MeshServicesInit {
   readonly config: Config
@@ -55,347 +50,250 @@ export interface MeshServicesInit {
   readonly meshPrefix: Ipv6Prefix
   readonly requested: Ipv6Prefix | null
   readonly initialPrefix: Ipv6Prefix
-  readonly wg: SupervisedWireGuardDriver
-  readonly net: NetDriver
-  readonly counters: NodeCounters
+  /** Exceptions counted by the process (uncaught, unhandled). */
+  readonly counters: { unhandled: number }
   /** Where the node's metrics go (the registry is served only with --metrics). */
   readonly metrics: GridmeshMetrics
-  /** Closed mesh material (null: open mesh, today's behaviour). */
+  /** Closed mesh material (null: open mesh). */
   readonly closed: ClosedMesh | null
-  /** libp2p private-network key (swarm key file bytes), or null. */
-  readonly psk: Uint8Array | null
   /** Persists and returns the next record seq. */
-  persistSeq (now: number): Promise<number>
+  persistSeq: (now: number) => Promise<number>
   /** The per-peer high-water marks the previous run persisted (NodeState.highestSeen). */
   readonly highestSeen: Readonly<Record<string, number>>
   /** Persists the per-peer high-water marks (called debounced, and at stop). */
-  persistHighWater (marks: Readonly<Record<string, number>>): Promise<void>
-  persistPrefix (prefix: Ipv6Prefix): Promise<void>
-  onInterfaceReady (): void
+  persistHighWater: (marks: Readonly<Record<string, number>>) => Promise<void>
+  persistPrefix: (prefix: Ipv6Prefix) => Promise<void>
+  onInterfaceReady: () => void
 }
 
-export interface MeshServicesHandle {
-  status (): StatusView
-  peers (): PeerRow[]
-  routes (): RouteRow[]
-  /** `routes --explain`; throws ADMIN_REQUEST for a bad or unknown target. */
-  explain (target: string): Explanation
-  graph (): GraphView
+export interface MeshServicesHandle extends NodeViews {
   /** Closed meshes: verify, keep, persist and spread a `gmr1.` revocation. */
-  publishRevocation (text: string): Promise<RevocationResult>
-  /** [life] Live reload (src/daemon/reload.ts): new bootstrap seeds; a new token redemption. */
-  reload (changes: LiveChanges): Promise<void>
-  stop (): Promise<void>
+  publishRevocation: (text: string) => Promise<RevocationResult>
+  /** Live reload (reload.ts): new bootstrap seeds go to the redial loop; a new redemption reissues our certificate and republishes. */
+  reload: (changes: LiveChanges) => Promise<void>
+  stop: () => Promise<void>
 }
 
-export async function startMeshServices (init: MeshServicesInit): Promise<MeshServicesHandle> {
-  const { config, identity, meshPrefix, wg, net } = init
-  const log = init.logger.child({ module: 'mesh' })
-  const self = identity.peerId
-  const startedAt = Date.now()
-  let ownPrefix = init.initialPrefix
-  let seq = 0
-  let view: MeshView | null = null
-  let device: DeviceState | null = null
-  let endpoints: string[] = []
-  const links = new LinkTable()
-  const undo: Array<() => Promise<void> | void> = []
+/** startMeshServices starts everything, or — on any failure — undoes what it started and rethrows. */
+export async function startMeshServices (init: MeshServicesInit, ports: MeshPorts): Promise<MeshServicesHandle> {
+  const services = new MeshServices(init, ports)
+  await services.undo.guard(async () => { await services.start() })
+  return services.handle()
+}
 
-  const applyNet = (): Promise<void> => net.applyInterface(config.interface, {
-    addresses: [{ address: nodeAddress(ownPrefix), prefixLength: 128 }, { address: linkAddress(ownPrefix), prefixLength: 128 }],
-    mtu: config.mtu,
-    routes: [{ destination: meshPrefix, src: nodeAddress(ownPrefix) }]
-  })
-  await applyNet()
-  init.onInterfaceReady()
-  undo.push(wg.onRestart(applyNet))
-  undo.push(wg.onRestart(() => { init.metrics.wireguardRestarted() }))
+class MeshServices {
+  readonly undo: UndoStack
+  private readonly init: MeshServicesInit
+  private readonly ports: MeshPorts
+  private readonly log: Logger
+  private readonly self: string
+  private readonly startedAt: number
+  private readonly links = new LinkTable()
+  private readonly plan = new ReconcilePlan()
+  private readonly announced: AnnouncedLinks
+  private readonly own: OwnRecordSource
+  private readonly loop: ReconcileLoop
+  private readonly revocations: Revocations
+  /** What every record passes (record-checks.ts). */
+  private readonly checks: RecordChecks
+  private node: MeshNode | null = null
+  private membership: Membership | null = null
+  private prober: LinkProber | null = null
 
-  // Replay protection survives restarts (T4): seeded from state.json, saved a moment after a mark rises and at stop.
-  const marksSave = createDebouncedSave(async () => { await init.persistHighWater(seqs.entries()) }, HIGHEST_SEEN_SAVE_MS,
-    (err) => { log.warn({ err: String(err) }, 'saving the seq high-water marks failed') })
-  const seqs = createSeqHighWater({ initial: init.highestSeen, onRaise: marksSave.request })
-  undo.push(() => marksSave.flush())
-  const clock = { now: Date.now }
-  const closed = init.closed
-  const admit: RecordAdmission | undefined = closed === null
-    ? undefined
-    : createRecordAdmission({ anchor: closed.anchor, revoked: closed.revocations.isRevoked })
-  // [sec] A record of another peer with our own WireGuard key is refused at validation, open or closed (issue 19).
-  const ownKey = refuseOwnWgKey({ peerId: self, wgPublicKey: identity.wg.publicKey })
-  const closedOpts = closed === null || admit === undefined ? { admit: ownKey } : { admit: chainAdmission(ownKey, admit), anchor: closed.anchor }
-  let node: MeshNode | null = null
-  let membership: Membership | null = null
-  const revocations = createRevocations({
-    closed, admit, self, mesh: config.mesh, log,
-    node: () => { if (node === null) throw new Error('node not started'); return node },
-    membership: () => { if (membership === null) throw new Error('membership not started'); return membership }
-  })
-  try {
-    node = await createMeshNode({
-      privateKey: identity.libp2pKey,
-      mesh: config.mesh,
-      listen: splitHostPort(config.listen),
-      bootstrap: [...config.bootstrap],
-      validator: createRecordValidator({
-        mesh: config.mesh, clock, highWater: p => seqs.get(p), ...closedOpts,
-        // DHT refusals join membership's counters (created right after the node; the few ms before it go uncounted).
-        onReject: reason => { if (membership !== null) membership.counters.rejected[reason]++ }
-      }),
-      selector: createRecordSelector({ mesh: config.mesh, clock, ...closedOpts }),
-      ...(init.psk === null ? {} : { psk: init.psk }),
-      ...(closed === null ? {} : { denyPeer: revocations.isDenied }),
-      logger: init.logger.child({ module: 'libp2p' }),
-      onDhtOp: (op, ms, ok) => { init.metrics.dhtOp(op, ms, ok) }
+  constructor (init: MeshServicesInit, ports: MeshPorts) {
+    this.init = init
+    this.ports = ports
+    this.log = init.logger.child({ module: 'mesh' })
+    this.undo = createUndoStack(this.log)
+    this.self = init.identity.peerId
+    this.startedAt = ports.time.now()
+    this.announced = new AnnouncedLinks(this.self)
+    this.checks = recordChecks({ peerId: this.self, wgPublicKey: init.identity.wg.publicKey }, init.closed)
+    this.own = new OwnRecordSource({
+      config: init.config, identity: init.identity, meshPrefix: init.meshPrefix, prefix: init.initialPrefix, closed: init.closed,
+      clock: ports.time, log: this.log, listenAddrs: () => this.transport().addrs(), persistSeq: init.persistSeq
     })
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    if (code === 'EADDRINUSE' || /EADDRINUSE/.test(String(err))) {
-      throw new GridmeshError(ErrorCodes.ALREADY_RUNNING, `cannot listen on ${config.listen}: address in use; stop whatever uses it or pick another --listen`)
-    }
-    throw err
+    this.revocations = createRevocations({
+      closed: init.closed, admit: this.checks.certificateCheck, self: this.self, mesh: init.config.mesh, log: this.log, now: ports.time.now,
+      node: () => this.transport(),
+      membership: () => this.members()
+    })
+    this.loop = createReconcileLoop(init.metrics.timePass(createReconcilePass({
+      self: this.self, meshPrefix: init.meshPrefix, privateKey: init.identity.wg.privateKey, wgPort: init.config.wgPort, wg: ports.wg,
+      plan: this.plan, links: this.links, announced: this.announced, clock: ports.time, log: this.log,
+      members: () => this.members().members(),
+      ownPrefix: () => this.own.prefix,
+      ownIps: () => ipsOfMultiaddrs(this.transport().addrs()),
+      announceLinks: () => { this.members().announceLinks() },
+      setProbeTargets: targets => { this.prober?.setTargets(targets) },
+      movePrefix: async (claims, owner) => { await this.movePrefix(claims, owner) },
+      schedule: () => { this.loop.schedule() },
+      observe: (view, members) => {
+        const links = this.links.states()
+        init.metrics.observePass({ members: members.size + 1, peers: peersView(view, members, links, this.plan.device), links, routes: view.routes })
+      }
+    })), this.log, ports.time)
   }
-  undo.push(() => node.stop())
 
-  let cert: Certificate | null = null
+  /** The start-up steps, in order; each registers its undo before anything can fail after it. */
+  async start (): Promise<void> {
+    const { init, ports, undo } = this
+    await this.applyInterface()
+    init.onInterfaceReady()
+    undo.push('wireguard restart hooks', ports.wg.onRestart(async () => { await this.applyInterface() }))
+    undo.push('wireguard restart metric', ports.wg.onRestart(() => { init.metrics.wireguardRestarted() }))
+    const seqs = highWaterMarks({ initial: init.highestSeen, persist: init.persistHighWater, time: ports.time, log: this.log, undo })
+    this.node = await this.createTransport(seqs)
+    const node = this.node
+    undo.push('transport', async () => { await node.stop() })
+    const membership = this.createMembership(seqs)
+    this.membership = membership
+    undo.push('reconcile loop', () => { this.loop.stop() })
+    membership.on('change', () => { this.loop.schedule() })
+    init.metrics.setSources({
+      rejected: () => membership.counters.rejected,
+      unhandled: () => init.counters.unhandled + membership.counters.unhandled
+    })
+    undo.push('membership', async () => { await membership.stop({ leave: true }) })
+    await membership.start()
+    undo.push('prober', () => { this.prober?.stop() })
+    await this.startProber()
+    undo.push('resync timer', ports.time.setInterval(() => { this.loop.schedule() }, RESYNC_MS))
+    this.announceLinkReport()
+    if (init.closed !== null) {
+      undo.push('certificate renewal timer', ports.time.setInterval(() => { this.renewIfDue() }, certCheckMs(init.closed.redemption.token.maxCertTtlMs)))
+      // Nodes that were down when a revocation was gossiped read it back from the DHT (revocations.ts): no re-flooding on every join.
+      undo.push('revocation read-back', this.revocations.start())
+    }
+    await this.loop.settle()
+  }
+
+  handle (): MeshServicesHandle {
+    return {
+      ...this.views(),
+      publishRevocation: async (text) => await publishRevocation(this.revocations, this.members(), text, this.init.closed),
+      reload: async (changes) => { await this.reload(changes) },
+      stop: async () => { await this.undo.unwind() }
+    }
+  }
+
+  private transport (): MeshNode {
+    if (this.node === null) throw new GridmeshError(ErrorCodes.INTERNAL, 'transport not started')
+    return this.node
+  }
+
+  private members (): Membership {
+    if (this.membership === null) throw new GridmeshError(ErrorCodes.INTERNAL, 'membership not started')
+    return this.membership
+  }
+
+  private async applyInterface (): Promise<void> {
+    const { config, meshPrefix } = this.init
+    const prefix = this.own.prefix
+    await this.ports.net.applyInterface(config.interface, {
+      addresses: [{ address: nodeAddress(prefix), prefixLength: 128 }, { address: linkAddress(prefix), prefixLength: 128 }],
+      mtu: config.mtu,
+      routes: [{ destination: meshPrefix, src: nodeAddress(prefix) }]
+    })
+  }
+
+  private async createTransport (seqs: SeqHighWater): Promise<MeshNode> {
+    const { config, closed, metrics } = this.init
+    return await this.ports.createNode({
+      ...dhtRules({
+        mesh: config.mesh, closed, recordCheck: this.checks.recordCheck, clock: this.ports.time, seqs,
+        // DHT refusals join membership's counters (created right after the node; the few ms before it go uncounted).
+        onReject: (reason: RecordRejectReason) => { if (this.membership !== null) this.membership.counters.rejected[reason]++ }
+      }),
+      ...(closed === null ? {} : { denyPeer: this.revocations.isDenied }),
+      onDhtOp: (op, ms, ok) => { metrics.dhtOp(op, ms, ok) }
+    })
+  }
+
+  private createMembership (seqs: SeqHighWater): Membership {
+    const { config, closed, logger } = this.init
+    const check = this.checks.certificateCheck
+    return createMembership({
+      node: this.transport(), ownRecord: async () => await this.own.signNext(), mesh: config.mesh, logger: logger.child({ module: 'membership' }),
+      seqs, time: this.ports.time, heartbeatMs: config.heartbeatMs, republishMs: REPUBLISH_MS, linksKey: routingKeyOfReport,
+      linkReport: () => this.announceLinkReport(),
+      recordCheck: this.checks.recordCheck,
+      ...(closed === null || check === undefined
+        ? {}
+        : {
+            // The pure certificate check inside decoding (recordCheck above); after it, a bounded wait for a first-seen member's revocations in the DHT.
+            revocationCheck: this.revocations.awaitLookups,
+            onRevoke: this.revocations.onRevoke,
+            onRefused: (peer, reason) => { if (reason === 'revoked') this.revocations.dropPeer(peer) }
+          })
+    })
+  }
+
   /**
-   * ownCert issues our certificate when we have none, when our /64 moved (the
-   * certificate binds it), or when a third of its lifetime is left.
+   * announceLinkReport is the link report our next announce carries. Routes
+   * follow what we announce (announced-links.ts), so a report that changed
+   * in what routes depend on starts a reconcile pass.
    */
-  const ownCert = async (now: number): Promise<Certificate | null> => {
-    if (closed === null) return null
-    if (needsNewCertificate(cert, ownPrefix, now, closed)) {
-      // [life] signed with our own key from our token redemption (src/daemon/admission.ts): no token needed.
-      cert = await issueOwnCertificate(closed, identity.libp2pKey, identity.wg.publicKey, ownPrefix, now)
-      log.info({ prefix: ownPrefix, expiresAt: new Date(cert.expiresAt).toISOString() }, 'membership certificate issued')
-    }
-    return cert
-  }
-
-  const ownRecord = async (): Promise<Uint8Array> => {
-    endpoints = ownEndpoints(config.announce, node.addrs(), config.wgPort, meshPrefix)
-    if (endpoints.length === 0) {
-      throw new GridmeshError(ErrorCodes.CONFIG_INVALID, `no underlay address to publish from ${config.listen}; listen on a routable address or set --announce HOST:PORT`)
-    }
-    const now = Date.now()
-    const c = await ownCert(now)
-    seq = await init.persistSeq(now)
-    // A record never outlives its certificate: nobody would accept it past that.
-    const expiresAt = Math.min(now + 3 * REPUBLISH_MS, c?.expiresAt ?? Number.MAX_SAFE_INTEGER)
-    return encodeRecord({
-      v: 1, mesh: config.mesh, peerId: self, wgPublicKey: identity.wg.publicKey, endpoints,
-      addrs: dialableAddrs(node.addrs()).slice(0, 8), prefix: ownPrefix, seq, expiresAt,
-      ...(c === null ? {} : { cert: toBase64url(c.bytes) })
-    }, identity.libp2pKey)
-  }
-  membership = createMembership({
-    node, ownRecord, mesh: config.mesh, logger: init.logger.child({ module: 'membership' }),
-    seqs, heartbeatMs: config.heartbeatMs, republishMs: REPUBLISH_MS, linksKey: routingKeyOfReport, linkReport: () => snapshotLinks(),
-    ...(closed === null || admit === undefined
-      ? { admit: ownKey }
-      : {
-          // The certificate check, plus a bounded wait for a first-seen member's revocations in the DHT.
-          admit: chainAdmission(ownKey, revocations.admitMember),
-          onRevoke: revocations.onRevoke,
-          onRefused: (peer, reason) => { if (reason === 'revoked') revocations.dropPeer(peer) }
-        })
-  })
-
-  let prober: LinkProber | null = null
-  // Created below, once `pass` exists; snapshotLinks may run before (a heartbeat during start).
-  let loop: ReconcileLoop | null = null
-  /**
-   * Our links as we last announced them. Routes are computed from these, not
-   * from the live link table: every other member prices our edges from this
-   * same report, and a relay works only when both ends pick the same path
-   * (WireGuard drops a relayed packet whose source is not on the relay's
-   * entry). Before, only state changes were announced while routes used live
-   * RTT classes, so two ends could disagree for as long as no link changed
-   * state (measured: a relayed iperf3 got nothing for 20 s). State changes go
-   * out at once, RTT classes with the next heartbeat.
-   */
-  let announced: { report: LinkReport, key: string } | null = null
-  const snapshotLinks = (): LinkReport => {
-    const report = buildLinkReport({ from: self, seq: Date.now(), at: Date.now(), links: links.states() })
-    const key = routingKey(report)
-    if (key !== announced?.key) loop?.schedule()
-    announced = { report, key }
+  private announceLinkReport (): unknown {
+    const { report, changed } = this.announced.announce(this.links.states(), this.ports.time.now())
+    if (changed) this.loop.schedule()
     return report
   }
-  const startProber = async (): Promise<void> => {
-    prober?.stop()
-    prober = createLinkProber({
-      logger: init.logger.child({ module: 'prober' }),
-      bindAddress: linkAddress(ownPrefix),
-      port: config.probePort,
-      intervalMs: config.probeIntervalMs,
-      timeoutMs: config.probeTimeoutMs,
+
+  private async startProber (): Promise<void> {
+    this.prober?.stop()
+    const prober = this.ports.createProber({
+      bindAddress: linkAddress(this.own.prefix),
       onResult: (peer, r) => {
-        if (!links.probe(peer, r)) return
-        const l = links.get(peer)
-        log.info({ peer, link: l?.state, rttMs: l?.rttMs === null || l?.rttMs === undefined ? null : Math.round(l.rttMs * 10) / 10 }, `direct link ${l?.state ?? 'unknown'}`)
-        membership.announceLinks()
+        if (!this.links.probe(peer, r)) return
+        const l = this.links.get(peer)
+        this.log.info({ peer, link: l?.state, rttMs: l?.rttMs === null || l?.rttMs === undefined ? null : Math.round(l.rttMs * 10) / 10 }, `direct link ${l?.state ?? 'unknown'}`)
+        this.members().announceLinks()
       }
     })
+    this.prober = prober
     await prober.start()
   }
 
   /** movePrefix: we lost our /64 to a better claim; take the next free one and tell everyone. */
-  const movePrefix = async (others: readonly Claim[], owner: string): Promise<void> => {
-    const choice = choosePrefix({ meshPrefix, peerId: self, requested: init.requested, current: null, others })
-    log.warn({ from: ownPrefix, to: choice.prefix, owner }, 'prefix claimed by a better-ranked member; moving')
-    ownPrefix = choice.prefix
-    await init.persistPrefix(ownPrefix)
-    await applyNet()
-    await startProber()
-    await membership.setOwnRecord(await ownRecord())
+  private async movePrefix (others: readonly Claim[], owner: string): Promise<void> {
+    const { meshPrefix, requested } = this.init
+    const choice = choosePrefix({ meshPrefix, peerId: this.self, requested, current: null, others })
+    this.log.warn({ from: this.own.prefix, to: choice.prefix, owner }, 'prefix claimed by a better-ranked member; moving')
+    this.own.prefix = choice.prefix
+    await this.init.persistPrefix(choice.prefix)
+    await this.applyInterface()
+    await this.startProber()
+    await this.members().setOwnRecord(await this.own.signNext())
   }
 
-  /**
-   * Passes run on every membership or link change (several per second in a
-   * busy mesh, mostly heartbeats whose RTT figures moved), so a pass only
-   * touches the device when it must: it reads it (handshake ages, drift) at
-   * the resync interval, and applies only when the desired peers differ from
-   * what it applied last. Each `wg` call is a process spawn.
-   */
-  let lastRead = 0
-  let lastApplied = ''
-  /** Keys we last configured: a cached handshake only counts for a peer that stayed configured. */
-  let configured = new Set<string>()
-  const readDevice = async (now: number): Promise<void> => {
-    device = await wg.read()
-    lastRead = now
-    const byKey = new Map(device.peers.map(p => [p.publicKey, p]))
-    let linksChanged = false
-    for (const [id, m] of membership.members()) {
-      const p = byKey.get(m.record.wgPublicKey)
-      const age = p === undefined || p.latestHandshake === 0 ? null : now - p.latestHandshake * 1000
-      if (links.handshake(id, age, now)) linksChanged = true
+  private async reload (changes: LiveChanges): Promise<void> {
+    if (changes.bootstrap !== undefined) this.transport().setBootstrap(changes.bootstrap)
+    const closed = this.init.closed
+    if (changes.redemption !== undefined && closed !== null) {
+      closed.redemption = changes.redemption
+      await this.members().setOwnRecord(await this.own.signNext())
     }
-    if (linksChanged) membership.announceLinks()
   }
-  const pass = async (): Promise<void> => {
-    const now = Date.now()
-    const members = membership.members()
-    links.retain(members.keys(), now)
-    const resyncDue = device === null || now - lastRead >= RESYNC_MS
-    if (resyncDue) await readDevice(now)
-    // A peer removed and re-added since the last read must get its endpoint
-    // from the record: its old "fresh handshake" belongs to a session that is gone.
-    const liveDevice = device === null ? null : { ...device, peers: device.peers.filter(p => configured.has(p.publicKey)) }
-    const next = deriveMeshView({
-      self, meshPrefix, ownPrefix, members, ownLinks: announced === null ? new Map() : ownLinksOfReport(announced.report),
-      ...(view !== null ? { previousRoutes: view.routes } : {}),
-      ownIps: ipsOfMultiaddrs(node.addrs()), device: liveDevice, now
+
+  private renewIfDue (): void {
+    if (!this.own.renewalDue()) return
+    this.own.signNext().then(async r => { await this.members().setOwnRecord(r) })
+      .catch((err: unknown) => { this.log.error({ err: String(err) }, 'certificate renewal failed') })
+  }
+
+  private views (): NodeViews {
+    const { init, ports, own } = this
+    return createNodeViews({
+      self: this.self, mesh: init.config.mesh, meshPrefix: init.meshPrefix, iface: init.config.interface,
+      wgPublicKey: init.identity.wg.publicKey, startedAt: this.startedAt, closed: init.closed !== null,
+      ownPrefix: () => own.prefix, endpoints: () => own.endpoints, seq: () => own.seq,
+      certExpiresAt: () => own.cert === null ? null : own.cert.expiresAt,
+      revocations: () => init.closed?.revocations.size ?? 0,
+      listen: () => this.transport().addrs(), members: () => this.members().members(), links: () => this.links.states(),
+      view: () => this.plan.view, device: () => this.plan.device, backend: () => ports.wg.backend, memory: ports.memory,
+      counters: () => ({ rejectedRecords: this.members().counters.rejected, unhandled: init.counters.unhandled + this.members().counters.unhandled }),
+      now: ports.time.now
     })
-    if (next.ownPrefixOwner !== self) {
-      await movePrefix([...members].map(([id, m]) => ({ peerId: id, prefix: m.record.prefix })), next.ownPrefixOwner)
-      loop?.schedule()
-      return
-    }
-    const desiredKey = JSON.stringify(next.peers)
-    if (resyncDue || desiredKey !== lastApplied) {
-      const changes = await wg.apply({ privateKey: identity.wg.privateKey, listenPort: config.wgPort, peers: next.peers })
-      lastApplied = desiredKey
-      configured = new Set(next.peers.map(p => p.publicKey))
-      if (changes.some(c => c.kind !== 'update')) lastRead = 0 // peers came or went: re-read at the next pass
-    }
-    prober?.setTargets(new Map(next.members.map(m => [m.peerId, m.linkAddress])))
-    logRouteChanges(view, next)
-    view = next
-    init.metrics.observePass({ members: members.size + 1, peers: peersView(next, members, links.states(), device), links: links.states(), routes: next.routes })
-  }
-  /** Route transitions are rare state changes: logged at info, so a relay decision can be explained from the log alone. */
-  const logRouteChanges = (prev: MeshView | null, next: MeshView): void => {
-    for (const m of next.members) {
-      const a = prev?.routes.get(m.peerId)
-      const b = next.routes.get(m.peerId)
-      if (a?.via === b?.via && a?.kind === b?.kind) continue
-      if (b === undefined) log.info({ peer: m.peerId, prefix: m.prefix }, 'route lost: unreachable')
-      else log.info({ peer: m.peerId, prefix: m.prefix, kind: b.kind, via: b.via, metric: b.metric }, b.kind === 'direct' ? 'route direct' : 'route via relay')
-    }
-  }
-  loop = createReconcileLoop(init.metrics.timePass(pass), log)
-  undo.push(() => { loop.stop() })
-
-  membership.on('change', () => { loop.schedule() })
-  init.metrics.setSources({
-    rejected: () => membership.counters.rejected,
-    unhandled: () => init.counters.unhandled + membership.counters.unhandled
-  })
-  await membership.start()
-  undo.push(() => membership.stop({ leave: true }))
-  await startProber()
-  undo.push(() => { prober?.stop() })
-  const resync = setInterval(() => { loop.schedule() }, RESYNC_MS)
-  undo.push(() => { clearInterval(resync) })
-  snapshotLinks()
-  if (closed !== null) {
-    const renew = setInterval(() => {
-      if (cert === null || !needsNewCertificate(cert, ownPrefix, Date.now(), closed)) return
-      ownRecord().then(async r => { await membership.setOwnRecord(r) }).catch((err: unknown) => { log.error({ err: String(err) }, 'certificate renewal failed') })
-    }, certCheckMs(closed)) // [life] short certificates (tests, drills) are checked often enough to renew in time
-    renew.unref()
-    undo.push(() => { clearInterval(renew) })
-    // Nodes that were down when a revocation was gossiped read it back from the DHT (revocations.ts): no re-flooding on every join.
-    undo.push(revocations.start())
-  }
-  await loop.settle()
-
-  return {
-    status: () => statusView({
-      peerId: self, mesh: config.mesh, meshPrefix, prefix: ownPrefix, address: nodeAddress(ownPrefix),
-      linkAddress: linkAddress(ownPrefix), interface: config.interface, wgPublicKey: identity.wg.publicKey,
-      endpoints, listen: node.addrs(), seq, startedAt, members: membership.members().size + 1,
-      backend: wg.backend,
-      memory: { rssMb: Math.round(process.memoryUsage().rss / 1e5) / 10, heapUsedMb: Math.round(process.memoryUsage().heapUsed / 1e5) / 10 },
-      closed: closed !== null, certExpiresAt: cert === null ? null : cert.expiresAt, revocations: closed?.revocations.size ?? 0,
-      counters: { rejectedRecords: membership.counters.rejected, unhandled: init.counters.unhandled + membership.counters.unhandled }
-    }, Date.now()),
-    peers: () => peersView(view, membership.members(), links.states(), device),
-    routes: () => routesView(view),
-    explain: (target) => {
-      if (view === null) throw new GridmeshError(ErrorCodes.ADMIN_REQUEST, 'no routes yet: the node has not finished its first reconcile pass')
-      const handshakes = new Map<string, number | null>()
-      const byKey = new Map((device?.peers ?? []).map(p => [p.publicKey, p.latestHandshake]))
-      for (const m of view.members) {
-        const hs = byKey.get(m.wgPublicKey)
-        handshakes.set(m.peerId, hs === undefined || hs === 0 ? null : hs * 1000)
-      }
-      return explainRoute({
-        self, view, links: links.states(), reports: reportsFromMembers(membership.members()), handshakes, now: Date.now()
-      }, target, ownPrefix)
-    },
-    // [life] begin: live reload. Seeds go to the redial loop; a new redemption reissues our certificate and republishes.
-    reload: async (changes) => {
-      if (changes.bootstrap !== undefined) node.setBootstrap(changes.bootstrap)
-      if (changes.redemption !== undefined && closed !== null) {
-        closed.redemption = changes.redemption
-        await membership.setOwnRecord(await ownRecord())
-      }
-    },
-    // [life] end
-    publishRevocation: async (text) => {
-      let applied
-      try {
-        applied = await revocations.apply(text, 'admin')
-      } catch (err) {
-        if (isGridmeshError(err) && err.code === ErrorCodes.RECORD_INVALID) throw new GridmeshError(ErrorCodes.ADMIN_REQUEST, `revocation refused (${String(err.meta?.reason)}): ${err.message}`)
-        throw err
-      }
-      await membership.publishRevocation(applied.text)
-      return { id: applied.id, result: applied.result, revocations: closed?.revocations.size ?? 0 }
-    },
-    graph: () => ({
-      dot: renderGraphDot({
-        self, ownPrefix, members: view?.members ?? [], links: links.states(),
-        reports: reportsFromMembers(membership.members()), routes: view?.routes ?? new Map()
-      })
-    }),
-    stop: async () => {
-      for (const fn of undo.reverse()) {
-        try { await fn() } catch (err) { log.warn({ err }, 'stop step failed') }
-      }
-    }
   }
 }

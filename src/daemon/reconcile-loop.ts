@@ -4,6 +4,7 @@
  * retried with backoff; the loop itself never throws.
  */
 import type { Logger } from '../log.ts'
+import type { Cancel, Timers } from '../time/clock.ts'
 
 export interface ReconcileLoop {
   /** Requests a pass soon (coalesced). */
@@ -16,8 +17,8 @@ export interface ReconcileLoop {
 const COALESCE_MS = 5
 const RETRY_MS = [200, 500, 1000, 2000, 5000]
 
-export function createReconcileLoop (pass: () => Promise<void>, log: Logger): ReconcileLoop {
-  let timer: ReturnType<typeof setTimeout> | null = null
+export function createReconcileLoop (pass: () => Promise<void>, log: Logger, timers: Timers): ReconcileLoop {
+  let timer: Cancel | null = null
   let running = false
   let again = false
   let stopped = false
@@ -38,7 +39,7 @@ export function createReconcileLoop (pass: () => Promise<void>, log: Logger): Re
       const delay = RETRY_MS[Math.min(failures, RETRY_MS.length - 1)] ?? 5000
       failures++
       log.warn({ err, retryMs: delay }, 'reconcile failed; retrying')
-      if (!stopped) setTimeout(schedule, delay).unref()
+      if (!stopped) timers.setTimeout(schedule, delay)
     } finally {
       running = false
       if (again && !stopped) { again = false; schedule() }
@@ -47,7 +48,7 @@ export function createReconcileLoop (pass: () => Promise<void>, log: Logger): Re
 
   function schedule (): void {
     if (stopped || timer !== null) return
-    timer = setTimeout(() => { void run() }, COALESCE_MS)
+    timer = timers.setTimeout(() => { void run() }, COALESCE_MS)
   }
 
   return {
@@ -55,7 +56,7 @@ export function createReconcileLoop (pass: () => Promise<void>, log: Logger): Re
     settle: () => new Promise<void>(resolve => { waiters.push(resolve); schedule() }),
     stop: () => {
       stopped = true
-      if (timer !== null) clearTimeout(timer)
+      timer?.()
       const done = waiters; waiters = []
       done.forEach(w => { w() })
     }

@@ -94,6 +94,8 @@ export interface Revocations {
    * time a member is seen — a bounded wait for its revocation lookups in the DHT.
    */
   admitMember: RecordAdmission
+  /** admitMember's DHT half alone, for a record whose certificate its decoding checked. */
+  awaitLookups: RecordAdmission
   /** Puts every known revocation into the DHT. */
   putAll (): Promise<void>
   /** Starts the re-put and re-check timers and the hang-up of denied peers; returns the stop function. */
@@ -242,7 +244,11 @@ export function createRevocations (init: RevocationsInit): Revocations {
   const admitMember: RecordAdmission = async (record, at) => {
     if (admit === undefined || closed === null) return
     await admit(record, at) // garbage and strangers stop here, before they cost a DHT lookup
-    if (record.peerId === self || record.cert === undefined) return
+    await awaitLookups(record, at)
+  }
+
+  const awaitLookups: RecordAdmission = async (record, at) => {
+    if (closed === null || record.peerId === self || record.cert === undefined) return
     const ids = await idsOf(record.peerId, record.cert, at)
     lookUp(ids)
     const first = ids.filter(id => !lookups.answered(id)).flatMap(id => { const p = pending.get(id); return p === undefined ? [] : [p] })
@@ -277,6 +283,7 @@ export function createRevocations (init: RevocationsInit): Revocations {
     apply,
     onRevoke: async (text) => (await apply(text, 'gossip')).result === 'added' ? 'accept' : 'ignore',
     admitMember,
+    awaitLookups,
     putAll,
     start: () => {
       if (closed === null) return () => {}

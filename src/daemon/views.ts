@@ -5,7 +5,7 @@
  */
 import { nodeAddress } from '../mesh/allocation.ts'
 import { describeRoutes } from '../routing/plan.ts'
-import type { MeshView } from './mesh-view.ts'
+import type { MeshView } from '../routing/mesh-view.ts'
 import type { MemberSnapshot } from '../mesh/membership.ts'
 import type { LinkState } from '../routing/link-state.ts'
 import type { DeviceState } from '../wireguard/types.ts'

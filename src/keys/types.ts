@@ -13,3 +13,6 @@ export interface WgKeyPair {
   readonly privateKey: WgPrivateKey
   readonly publicKey: WgPublicKey
 }
+
+/** A PeerId in its string form (base58btc, or a base32 CID): the name of a member everywhere in gridmesh. */
+export type PeerIdString = string

@@ -1,16 +1,16 @@
 /**
- * The small persisted state of a node, `<stateDir>/state.json` (0600,
- * written atomically): the highest record seq it published, its prefix and
- * mesh prefix, and optionally the highest seq seen per peer. It lets a
- * restarted node keep its prefix and never publish a seq it used before.
- * The state dir itself is created and checked by the key store.
+ * The small persisted state of a node, `<stateDir>/state.json`: the highest
+ * record seq it published, its prefix and mesh prefix, and optionally the
+ * highest seq seen per peer. It lets a restarted node keep its prefix and
+ * never publish a seq it used before. This file is the pure part (schema,
+ * parse, render, next seq, save scheduling on injected timers); reading and
+ * writing the file is node-state-file.ts.
  */
-import { join } from 'node:path'
 import { z } from 'zod'
-import { GridmeshError, ErrorCodes, isGridmeshError } from '../errors.ts'
-import { readFileIfExists, writeFileAtomic } from '../keys/atomic-file.ts'
+import { GridmeshError, ErrorCodes } from '../errors.ts'
 import { parseIpv6Prefix } from '../net/prefix.ts'
 import type { Ipv6Prefix } from '../net/prefix.ts'
+import type { Cancel, Timers } from '../time/clock.ts'
 
 /** File name of the node state inside the state dir. */
 export const NODE_STATE_FILE = 'state.json'
@@ -40,55 +40,31 @@ const nodeStateSchema = z.object({
 })
 
 /**
- * loadNodeState reads `<stateDir>/state.json`; a missing file gives
- * INITIAL_NODE_STATE. An empty, unparseable or wrong-schema file throws
- * STATE_CORRUPT naming the file. A leftover `state.json.tmp` is ignored.
+ * parseNodeState checks the text of a state file (named `path` in errors).
+ * An empty, unparseable or wrong-schema text throws STATE_CORRUPT naming the
+ * file, and so does a seq no next record could follow (the next seq would
+ * not be a safe integer).
  */
-export async function loadNodeState (stateDir: string): Promise<NodeState> {
-  const path = join(stateDir, NODE_STATE_FILE)
-  const file = await readFileIfExists(path).catch((err: unknown) => { throw ioError(path, err) })
-  if (file === null) return INITIAL_NODE_STATE
-  if (!file.stats.isFile()) throw corrupt(path, 'not a regular file')
+export function parseNodeState (text: string, path: string): NodeState {
   let json: unknown
   try {
-    json = JSON.parse(file.data.toString('utf8'))
+    json = JSON.parse(text)
   } catch (err) {
-    throw corrupt(path, file.data.length === 0 ? 'empty' : 'not JSON', err)
+    throw corrupt(path, text.length === 0 ? 'empty' : 'not JSON', err)
   }
   const parsed = nodeStateSchema.safeParse(json)
   if (!parsed.success) throw corrupt(path, describeIssue(parsed.error))
+  if (parsed.data.seq >= Number.MAX_SAFE_INTEGER) throw corrupt(path, 'seq: too large for a next record seq')
   return toNodeState(parsed.data)
 }
 
-/**
- * saveNodeState durably replaces `<stateDir>/state.json` (0600). Persist a
- * new seq here before publishing a record with it. Throws INTERNAL for a
- * state that breaks the schema (a bug), the fs error otherwise.
- */
-export async function saveNodeState (stateDir: string, state: NodeState): Promise<void> {
+/** renderNodeState is the file text of a state; INTERNAL for a state that breaks the schema (a bug). */
+export function renderNodeState (state: NodeState): string {
   const parsed = nodeStateSchema.safeParse(state)
   if (!parsed.success) {
     throw new GridmeshError(ErrorCodes.INTERNAL, `refusing to save an invalid node state (${describeIssue(parsed.error)})`)
   }
-  const path = join(stateDir, NODE_STATE_FILE)
-  await writeFileAtomic(path, `${JSON.stringify(toNodeState(parsed.data), null, 2)}\n`)
-    .catch((err: unknown) => { throw ioError(path, err) })
-}
-
-/**
- * createStateWriter serialises the saves of a state several parts of the
- * daemon change (seq, prefix, high-water marks): every save goes through the
- * one `state.json.tmp`, so two at once would collide. Each save writes
- * `current()` as it is when the save starts, so a caller that changed the
- * state and then awaits its save knows the change is durable.
- */
-export function createStateWriter (stateDir: string, current: () => NodeState): () => Promise<void> {
-  let tail: Promise<void> = Promise.resolve()
-  return async () => {
-    const run = tail.then(async () => { await saveNodeState(stateDir, current()) })
-    tail = run.catch(() => undefined) // one failed save must not block the next
-    await run
-  }
+  return `${JSON.stringify(toNodeState(parsed.data), null, 2)}\n`
 }
 
 /** How long the per-peer high-water marks may sit unsaved after they rose. */
@@ -107,20 +83,19 @@ export interface DebouncedSave {
  * every member's republish) into one write per `delayMs`. A failed save goes
  * to `onError`; the next request tries again.
  */
-export function createDebouncedSave (save: () => Promise<void>, delayMs: number, onError: (err: unknown) => void): DebouncedSave {
-  let timer: ReturnType<typeof setTimeout> | null = null
+export function createDebouncedSave (save: () => Promise<void>, delayMs: number, onError: (err: unknown) => void, timers: Timers): DebouncedSave {
+  let cancel: Cancel | null = null
   const run = async (): Promise<void> => {
-    if (timer !== null) clearTimeout(timer)
-    timer = null
+    cancel?.()
+    cancel = null
     try { await save() } catch (err) { onError(err) }
   }
   return {
     request: () => {
-      if (timer !== null) return
-      timer = setTimeout(() => { void run() }, delayMs)
-      timer.unref()
+      if (cancel !== null) return
+      cancel = timers.setTimeout(() => { void run() }, delayMs)
     },
-    flush: async () => { if (timer !== null) await run() }
+    flush: async () => { if (cancel !== null) await run() }
   }
 }
 
@@ -155,16 +130,8 @@ function describeIssue (error: z.ZodError): string {
   return `${where}: ${issue.message}`
 }
 
-function corrupt (path: string, reason: string, cause?: unknown): GridmeshError {
+export function corrupt (path: string, reason: string, cause?: unknown): GridmeshError {
   return new GridmeshError(ErrorCodes.STATE_CORRUPT,
     `state file ${path} is corrupt (${reason}); fix it, or move it away to start fresh (the node may then get a new prefix)`,
     { path }, { cause })
-}
-
-function ioError (path: string, err: unknown): unknown {
-  if (isGridmeshError(err) || !(err instanceof Error)) return err
-  const errno = (err as NodeJS.ErrnoException).code ?? ''
-  const code = errno === 'EACCES' || errno === 'EPERM' || errno === 'EROFS' ? ErrorCodes.NOT_PERMITTED : ErrorCodes.INTERNAL
-  return new GridmeshError(code, `cannot access state file ${path}: ${err.message}; check that gridmesh runs as the owner of the state dir`,
-    { path }, { cause: err })
 }

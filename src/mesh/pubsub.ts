@@ -9,15 +9,9 @@ import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { GossipSub, Message, SubscriptionChangeData } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import type { Logger } from '../log.ts'
+import type { TopicHandler, TopicVerdict } from './transport.ts'
 
-/** What a topic handler decides: deliver+forward, drop quietly, or drop and penalise the sender. */
-export type TopicVerdict = 'accept' | 'ignore' | 'reject'
-
-/** A received message: authenticated origin and raw data. */
-export interface TopicMessage { from: string, data: Uint8Array }
-
-/** Handles one message; must not throw (a throw counts as 'ignore'). */
-export type TopicHandler = (msg: TopicMessage) => Promise<TopicVerdict>
+export type { TopicHandler, TopicMessage, TopicVerdict } from './transport.ts'
 
 const VERDICTS: Record<TopicVerdict, TopicValidatorResult> = {
   accept: TopicValidatorResult.Accept,

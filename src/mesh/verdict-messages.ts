@@ -11,7 +11,7 @@
 import { z } from 'zod'
 import { ErrorCodes, GridmeshError } from '../errors.ts'
 import type { VerdictEvent } from './verdict.ts'
-import type { PeerIdString } from '../routing/types.ts'
+import type { PeerIdString } from '../keys/types.ts'
 
 /** Hard cap on an encoded verdict; checked before parsing. */
 export const MAX_VERDICT_BYTES = 256

@@ -26,7 +26,7 @@
  * docs/scale.md). Accusations from members that are not the target's
  * watchers in our assignment are refused.
  */
-import type { PeerIdString } from '../routing/types.ts'
+import type { PeerIdString } from '../keys/types.ts'
 
 export type VerdictStatus = 'alive' | 'suspect' | 'dead' | 'left'
 

@@ -18,7 +18,7 @@
  * Cost: one pass is N·(N−1) 32-bit hash mixes; run it once per batch of
  * membership changes (measured figures in docs/scale.md).
  */
-import type { PeerIdString } from '../routing/types.ts'
+import type { PeerIdString } from '../keys/types.ts'
 
 /** Watchers per member. */
 export const DEFAULT_WATCHERS = 4

@@ -4,8 +4,8 @@
  * can depend on the shapes without depending on each other.
  */
 
-/** A libp2p PeerId in its string form; member ids compare with `===` and sort with `<`. */
-export type PeerIdString = string
+export type { PeerIdString } from '../keys/types.ts'
+import type { PeerIdString } from '../keys/types.ts'
 
 /** Direct-link state of one peer as this node sees it (see link-state.ts). */
 export type LinkStateName = 'unknown' | 'up' | 'down'

@@ -57,6 +57,17 @@ export interface SupervisedWireGuardDriver extends WireGuardDriver {
 type KeyAndPort = Pick<DeviceConfig, 'privateKey' | 'listenPort'>
 
 /** createWireGuardDriver builds the driver; nothing touches the system until `up()`. */
+/** Guards the namespace trap: the socket `wg` found must serve the link in OUR netns. */
+async function verifyOwnNamespace (runner: CommandRunner, iface: string, listenPort: number): Promise<void> {
+  const link = await readLink(runner, iface)
+  const port = await readListenPort(runner, iface)
+  if (link === null || (listenPort !== 0 && port !== listenPort)) {
+    throw new GridmeshError(ErrorCodes.DRIVER_FAILED,
+      `${iface}: UAPI socket belongs to another namespace (link ${link === null ? 'missing' : 'present'}, ` +
+      `listen port ${String(port)} != ${listenPort}); run each node in its own mount namespace`, { iface })
+  }
+}
+
 export function createWireGuardDriver (init: WireGuardDriverInit): SupervisedWireGuardDriver {
   const { iface, runner, meshPrefix } = init
   const log = init.logger
@@ -94,18 +105,7 @@ export function createWireGuardDriver (init: WireGuardDriverInit): SupervisedWir
     generation++ // a new or restarted device: no earlier read describes it
     await setDeviceKeyAndPort(runner, iface, config)
     await runner.run('ip', ['link', 'set', 'dev', iface, 'up'])
-    await verifyOwnNamespace(config.listenPort)
-  }
-
-  /** Guards the namespace trap: the socket `wg` found must serve the link in OUR netns. */
-  async function verifyOwnNamespace (listenPort: number): Promise<void> {
-    const link = await readLink(runner, iface)
-    const port = await readListenPort(runner, iface)
-    if (link === null || (listenPort !== 0 && port !== listenPort)) {
-      throw new GridmeshError(ErrorCodes.DRIVER_FAILED,
-        `${iface}: UAPI socket belongs to another namespace (link ${link === null ? 'missing' : 'present'}, ` +
-        `listen port ${String(port)} != ${listenPort}); run each node in its own mount namespace`, { iface })
-    }
+    await verifyOwnNamespace(runner, iface, config.listenPort)
   }
 
   async function reconfigureAfterRestart (): Promise<void> {

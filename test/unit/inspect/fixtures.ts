@@ -5,7 +5,7 @@
  */
 import { computeRoutes } from '../../../src/routing/routes.ts'
 import { linkAddress } from '../../../src/mesh/allocation.ts'
-import type { MeshView } from '../../../src/daemon/mesh-view.ts'
+import type { MeshView } from '../../../src/routing/mesh-view.ts'
 import type { LinkReport } from '../../../src/routing/link-report.ts'
 import type { LinkState } from '../../../src/routing/link-state.ts'
 import type { MemberInfo } from '../../../src/routing/plan.ts'

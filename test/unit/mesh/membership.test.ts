@@ -13,7 +13,8 @@ import { decodeRecord } from '../../../src/mesh/record.ts'
 import { encodeMessage, membersTopic, toBase64, MAX_MESSAGE_BYTES } from '../../../src/mesh/messages.ts'
 import { testLogger } from '../../../src/log.ts'
 import { newIdentity, samplePayload, waitFor } from './helpers.ts'
-import type { MeshNode } from '../../../src/mesh/libp2p-node.ts'
+import type { Libp2pMeshNode as MeshNode } from '../../../src/mesh/libp2p-node.ts'
+import { systemTime } from '../../../src/time/system.ts'
 import type { Membership } from '../../../src/mesh/membership.ts'
 
 const MESH = 'testmesh'
@@ -44,7 +45,7 @@ async function startLab (i: number, bootstrap: string[]): Promise<Lab> {
     seq: ++seq, wgPublicKey: wgKey, addrs: node.addrs(), endpoints: [`10.9.0.${i + 1}:51820`],
     prefix: `fd00:0:0:${i + 1}::/64`, expiresAt: Date.now() + 1_800_000
   }), id.privateKey)
-  const m = createMembership({ node, ownRecord, mesh: MESH, logger: testLogger(), seqs })
+  const m = createMembership({ node, ownRecord, mesh: MESH, logger: testLogger(), seqs, time: systemTime })
   await m.start()
   const lab = { node, m, wgKey, stopped: false }
   labs.push(lab)

@@ -1,7 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
-import { createMeshNode, type MeshNode } from '../../../src/mesh/libp2p-node.ts'
+import { createMeshNode, type Libp2pMeshNode as MeshNode } from '../../../src/mesh/libp2p-node.ts'
 import { createRecordSelector, createRecordValidator, createSeqHighWater } from '../../../src/mesh/record-dht.ts'
 import { decodeRoster, encodeRoster, fetchRoster, serveRoster, ROSTER_MAX_RECORDS } from '../../../src/mesh/roster.ts'
 import { testLogger } from '../../../src/log.ts'

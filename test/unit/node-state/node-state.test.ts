@@ -4,7 +4,8 @@ import fc from 'fast-check'
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { INITIAL_NODE_STATE, NODE_STATE_FILE, loadNodeState, nextSeq, saveNodeState } from '../../../src/mesh/node-state.ts'
+import { INITIAL_NODE_STATE, NODE_STATE_FILE, nextSeq } from '../../../src/mesh/node-state.ts'
+import { loadNodeState, saveNodeState } from '../../../src/mesh/node-state-file.ts'
 import type { NodeState } from '../../../src/mesh/node-state.ts'
 import { parseIpv6Prefix } from '../../../src/net/prefix.ts'
 import { ErrorCodes, GridmeshError } from '../../../src/errors.ts'
@@ -84,6 +85,7 @@ const corruptFiles: ReadonlyArray<[string, string]> = [
   ['a negative seq', JSON.stringify({ ...SAMPLE, seq: -1 })],
   ['a fractional seq', JSON.stringify({ ...SAMPLE, seq: 1.5 })],
   ['a string seq', JSON.stringify({ ...SAMPLE, seq: '12' })],
+  ['a seq no next record seq can follow (issue 19)', JSON.stringify({ ...SAMPLE, seq: Number.MAX_SAFE_INTEGER })],
   ['a missing prefix field', JSON.stringify({ version: 1, seq: 1, meshPrefix: null })],
   ['a bad prefix', JSON.stringify({ ...SAMPLE, prefix: 'fd00::/200' })],
   ['a bad highestSeen entry', JSON.stringify({ ...SAMPLE, highestSeen: { x: 'y' } })]

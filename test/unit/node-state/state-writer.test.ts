@@ -8,9 +8,9 @@ import * as assert from 'uvu/assert'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import {
-  INITIAL_NODE_STATE, NODE_STATE_FILE, createDebouncedSave, createStateWriter, loadNodeState
-} from '../../../src/mesh/node-state.ts'
+import { INITIAL_NODE_STATE, NODE_STATE_FILE, createDebouncedSave } from '../../../src/mesh/node-state.ts'
+import { createStateWriter, loadNodeState } from '../../../src/mesh/node-state-file.ts'
+import { systemTime } from '../../../src/time/system.ts'
 import type { NodeState } from '../../../src/mesh/node-state.ts'
 import { createSeqHighWater } from '../../../src/mesh/record-dht.ts'
 import { waitFor } from '../mesh/helpers.ts'
@@ -46,7 +46,7 @@ test('a failed save does not block the next one', () => withTempDir(async (dir) 
 
 test('debounced save: a burst of requests is one save; flush runs a pending one at once', async () => {
   let saves = 0
-  const d = createDebouncedSave(async () => { saves++ }, 30, () => {})
+  const d = createDebouncedSave(async () => { saves++ }, 30, () => {}, systemTime)
   for (let i = 0; i < 10; i++) d.request()
   await waitFor(() => saves === 1, 'the debounced save')
   await new Promise(resolve => setTimeout(resolve, 60)) // no second save without a new request
@@ -63,7 +63,7 @@ test('debounced save: a burst of requests is one save; flush runs a pending one 
 test('debounced save: a failure goes to onError and the next request retries', async () => {
   let attempts = 0
   const errors: unknown[] = []
-  const d = createDebouncedSave(async () => { attempts++; if (attempts === 1) throw new Error('disk full') }, 5, err => { errors.push(err) })
+  const d = createDebouncedSave(async () => { attempts++; if (attempts === 1) throw new Error('disk full') }, 5, err => { errors.push(err) }, systemTime)
   d.request()
   await waitFor(() => errors.length === 1, 'the failure')
   d.request()
@@ -75,7 +75,7 @@ test('restart round trip: marks saved after a raise are loaded back and seed the
   let state: NodeState = INITIAL_NODE_STATE
   const write = createStateWriter(dir, () => state)
   // As the daemon wires it: a raise schedules a save of every mark; stop flushes.
-  const d = createDebouncedSave(async () => { state = { ...state, highestSeen: seqs.entries() }; await write() }, 10, err => { throw err })
+  const d = createDebouncedSave(async () => { state = { ...state, highestSeen: seqs.entries() }; await write() }, 10, err => { throw err }, systemTime)
   const seqs = createSeqHighWater({ onRaise: d.request })
   for (const seq of [100, 101, 250]) seqs.observe('12D3KooWpeer', seq)
   seqs.observe('12D3KooWother', 7)

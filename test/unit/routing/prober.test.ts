@@ -2,15 +2,25 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createSocket } from 'node:dgram'
 import type { Socket } from 'node:dgram'
-import { CALM_AFTER_SUCCESSES, CALM_PROBE_EVERY, createLinkProber } from '../../../src/routing/prober.ts'
+import { CALM_AFTER_SUCCESSES, CALM_PROBE_EVERY, createLinkProber as createProber } from '../../../src/routing/prober.ts'
+import { dgramSocketFactory } from '../../../src/net/udp.ts'
+import { monotonicMs, systemTime } from '../../../src/time/system.ts'
 import { decodeProbe, encodeProbe, echoOf, ProbeKind, PROBE_SIZE } from '../../../src/routing/probe-packet.ts'
 import { ErrorCodes, isGridmeshError } from '../../../src/errors.ts'
 import { testLogger } from '../../../src/log.ts'
-import type { ProbeOutcome, ProbeSocket, ProbeSocketFactory } from '../../../src/routing/prober.ts'
+import type { LinkProber, LinkProberInit, ProbeOutcome, ProbeSocket, ProbeSocketFactory } from '../../../src/routing/prober.ts'
 import type { Ipv6Address } from '../../../src/net/prefix.ts'
 
 const LOOP = '::1' as Ipv6Address
 const logger = testLogger()
+const realTimers = {
+  setTimeout: (fn: () => void, ms: number) => { const t = setTimeout(fn, ms); return () => { clearTimeout(t) } },
+  setInterval: (fn: () => void, ms: number) => { const t = setInterval(fn, ms); return () => { clearInterval(t) } }
+}
+/** The daemon's wiring: a real udp6 socket, the system clock, real timers (each test may override). */
+function createLinkProber (init: Omit<LinkProberInit, 'socketFactory' | 'clock' | 'timers'> & Partial<LinkProberInit>): LinkProber {
+  return createProber({ socketFactory: dgramSocketFactory, clock: { now: systemTime.now, monotonicMs }, timers: realTimers, ...init })
+}
 
 async function waitFor (cond: () => boolean, timeoutMs = 3000): Promise<void> {
   const end = Date.now() + timeoutMs

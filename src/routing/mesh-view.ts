@@ -2,16 +2,16 @@
  * The pure heart of the reconciler: from the member snapshot, our own links
  * and the device's handshake times, decide who owns which /64, the route to
  * every member, and the WireGuard peers that realise those routes.
- * Nothing here does I/O; node.ts feeds it and applies the result.
+ * Nothing here does I/O; the reconcile pass (reconcile-plan.ts) feeds it.
  */
 import { isNodePrefix, linkAddress, resolvePrefixOwners, type Claim } from '../mesh/allocation.ts'
-import { parseLinkReport, type LinkReport } from '../routing/link-report.ts'
-import { computeRoutes } from '../routing/routes.ts'
-import { planMeshPeers, type MemberInfo } from '../routing/plan.ts'
-import { chooseEndpoint } from './endpoints.ts'
-import type { MemberSnapshot } from '../mesh/membership.ts'
+import { parseLinkReport, type LinkReport } from './link-report.ts'
+import { computeRoutes } from './routes.ts'
+import { planMeshPeers, type MemberInfo } from './plan.ts'
+import { chooseEndpoint } from './endpoint-choice.ts'
+import type { MemberSnapshot } from '../mesh/member-table.ts'
 import type { Ipv6Prefix } from '../net/prefix.ts'
-import type { OwnLink, PeerIdString, RouteTable } from '../routing/types.ts'
+import type { OwnLink, PeerIdString, RouteTable } from './types.ts'
 import type { DeviceState, PeerConfig } from '../wireguard/types.ts'
 
 /**

@@ -3,8 +3,8 @@
  * the prober and by WireGuard handshake ages. Reports when any link changes
  * state (up/down/unknown), which is what routes depend on.
  */
-import { applyHandshakeAge, applyProbe, initialLinkState, type LinkState } from '../routing/link-state.ts'
-import type { PeerIdString } from '../routing/types.ts'
+import { applyHandshakeAge, applyProbe, initialLinkState, type LinkState } from './link-state.ts'
+import type { PeerIdString } from './types.ts'
 
 export class LinkTable {
   readonly #links = new Map<PeerIdString, LinkState>()

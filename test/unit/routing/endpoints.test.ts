@@ -1,6 +1,9 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { chooseEndpoint, isUsableUnderlay, ownEndpoints } from '../../../src/daemon/endpoints.ts'
+import { isUsableUnderlay, ownEndpoints } from '../../../src/mesh/own-endpoints.ts'
+import { chooseEndpoint } from '../../../src/routing/endpoint-choice.ts'
+import { isIpv4Literal, isIpv6Literal } from '../../../src/net/ip-literal.ts'
+import { isIPv4, isIPv6 } from 'node:net'
 import { parseEndpoint } from '../../../src/mesh/endpoint.ts'
 import type { Ipv6Prefix } from '../../../src/net/prefix.ts'
 
@@ -27,6 +30,15 @@ test('a peer on two networks is reached on the one we share; otherwise its first
   assert.is(chooseEndpoint(['[fd78:78::3]:51820', '[fd77:77::3]:51820'], ['fd77:77::9']), '[fd77:77::3]:51820')
   assert.is(chooseEndpoint(peer, []), '10.77.0.3:51820')
   assert.is(chooseEndpoint([], ['10.77.0.1']), null)
+})
+
+test('the pure IP literal checks agree with node:net on addresses and near-misses', () => {
+  const samples = ['10.0.0.1', '255.255.255.255', '256.0.0.1', '01.2.3.4', '1.2.3', '1.2.3.4.5', '', '::', '::1', 'fe80::1', '2001:db8::5',
+    '1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8:9', '1::2::3', '::ffff:10.0.0.1', '::ffff:10.0.0.256', 'fd77:77::3', '12345::', 'g::1', ':1', '1:', 'not-an-ip']
+  for (const s of samples) {
+    assert.is(isIpv4Literal(s), isIPv4(s), `v4 ${s}`)
+    assert.is(isIpv6Literal(s), isIPv6(s), `v6 ${s}`)
+  }
 })
 
 test.run()
