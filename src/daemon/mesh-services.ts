@@ -93,6 +93,8 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
   const self = identity.peerId
   const startedAt = Date.now()
   let ownPrefix = init.initialPrefix
+  // [sec] When we took ownPrefix: our claim settles CLAIM_RACE_WINDOW_MS after it (mesh-view.ts ownClaim).
+  let ownPrefixSince = Date.now()
   let seq = 0
   let view: MeshView | null = null
   let device: DeviceState | null = null
@@ -240,12 +242,18 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
     await prober.start()
   }
 
-  /** movePrefix: we lost our /64 to a better claim; take the next free one and tell everyone. */
+  /**
+   * movePrefix: while our /64 was not yet settled another member claimed it
+   * (mesh-view.ts ownClaim); take the next free one and tell everyone.
+   * [sec] Not saved: a move never outlives the claim that caused it (issue 19,
+   * attack 2). The next start takes the saved /64 again, and moves again only
+   * if it is still claimed then.
+   */
   const movePrefix = async (others: readonly Claim[], owner: string): Promise<void> => {
     const choice = choosePrefix({ meshPrefix, peerId: self, requested: init.requested, current: null, others })
-    log.warn({ from: ownPrefix, to: choice.prefix, owner }, 'prefix claimed by a better-ranked member; moving')
+    log.warn({ from: ownPrefix, to: choice.prefix, owner }, 'prefix claimed by another member before ours settled; moving (not saved)')
     ownPrefix = choice.prefix
-    await init.persistPrefix(ownPrefix)
+    ownPrefixSince = Date.now()
     await applyNet()
     await startProber()
     await membership.setOwnRecord(await ownRecord())
@@ -284,7 +292,7 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
     // from the record: its old "fresh handshake" belongs to a session that is gone.
     const liveDevice = device === null ? null : { ...device, peers: device.peers.filter(p => configured.has(p.publicKey)) }
     const next = deriveMeshView({
-      self, meshPrefix, ownPrefix, members, ownLinks: announced === null ? new Map() : ownLinksOfReport(announced.report),
+      self, meshPrefix, ownPrefix, ownPrefixSince, members, ownLinks: announced === null ? new Map() : ownLinksOfReport(announced.report),
       ...(view !== null ? { previousRoutes: view.routes } : {}),
       ownIps: ipsOfMultiaddrs(node.addrs()), device: liveDevice, now
     })

@@ -15,13 +15,18 @@ export interface MemberView {
   readonly state: Exclude<LivenessState, 'dead'>
   readonly lastHeartbeat: number
   readonly links?: unknown
+  /**
+   * When this table first saw the member claim its current /64 (unix ms):
+   * the incumbency input of the prefix rule (allocation.ts "Incumbency").
+   */
+  readonly prefixSince?: number
 }
 
 /** Snapshot of the mesh (ourselves excluded), keyed by PeerId. */
 export type MemberSnapshot = ReadonlyMap<string, MemberView>
 
 /** A member; `linksKey` is linksKey(links), kept so each announce computes it once. */
-interface Entry { record: NodeRecord, recordB64: string, live: Liveness, links?: unknown, linksKey?: string }
+interface Entry { record: NodeRecord, recordB64: string, live: Liveness, prefixSince: number, links?: unknown, linksKey?: string }
 /** A member that left, or died (`at`: when we decided, and why), remembered until its record expires. */
 type Departed =
   | { kind: 'left', seq: number, until: number }
@@ -93,7 +98,7 @@ export class MemberTable {
       const gone = this.departed.get(id)
       if (gone !== undefined && !this.mayReturn(gone, record.seq, source, connected, at)) return 'stale'
       this.departed.delete(id)
-      this.entries.set(id, { record, recordB64, live: initialLiveness(at, connected), ...(links === undefined ? {} : { links, linksKey: this.linksKey(links) }) })
+      this.entries.set(id, { record, recordB64, live: initialLiveness(at, connected), prefixSince: at, ...(links === undefined ? {} : { links, linksKey: this.linksKey(links) }) })
       this.keyHolders.set(record.wgPublicKey, id)
       return 'changed'
     }
@@ -104,6 +109,7 @@ export class MemberTable {
         this.keyHolders.delete(cur.record.wgPublicKey)
         this.keyHolders.set(record.wgPublicKey, id)
       }
+      if (cur.record.prefix !== record.prefix) cur.prefixSince = at
       cur.record = record; cur.recordB64 = recordB64; changed = true
     }
     if (source === 'announce') {
@@ -171,7 +177,7 @@ export class MemberTable {
     const out = new Map<string, MemberView>()
     for (const [id, e] of this.entries) {
       const state = e.live.state === 'dead' ? 'suspect' : e.live.state
-      out.set(id, { record: e.record, state, lastHeartbeat: e.live.lastHeartbeat, ...(e.links === undefined ? {} : { links: e.links }) })
+      out.set(id, { record: e.record, state, lastHeartbeat: e.live.lastHeartbeat, prefixSince: e.prefixSince, ...(e.links === undefined ? {} : { links: e.links }) })
     }
     return out
   }
