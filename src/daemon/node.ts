@@ -7,7 +7,7 @@
  * nothing behind. Only this file imports concrete drivers.
  */
 import { ErrorCodes, GridmeshError } from '../errors.ts'
-import { loadOrCreateIdentity, type Identity } from '../keys/store.ts'
+import { ensureStateDir, loadOrCreateIdentity, type Identity } from '../keys/store.ts'
 import { choosePrefix, linkAddress, meshPrefixFromName, nodeAddress, parseMeshPrefix } from '../mesh/allocation.ts'
 import { createStateWriter, loadNodeState, nextSeq, saveNodeState, type NodeState } from '../mesh/node-state.ts'
 import { parseIpv6Prefix, prefixContains, prefixLength, type Ipv6Prefix } from '../net/prefix.ts'
@@ -49,30 +49,40 @@ function requestedPrefix (config: Config, meshPrefix: Ipv6Prefix): Ipv6Prefix | 
 /** Phase 1: decide everything that does not touch the system. */
 async function prepare (config: Config): Promise<{
   meshPrefix: Ipv6Prefix, requested: Ipv6Prefix | null, identity: Identity, state: NodeState, closed: ClosedMesh | null, psk: Uint8Array | null
+  release: () => Promise<void>
 }> {
   if (process.getuid?.() !== 0) {
     throw new GridmeshError(ErrorCodes.NOT_PERMITTED, 'gridmesh up needs root (CAP_NET_ADMIN) to create the WireGuard interface: run it as root')
   }
   const meshPrefix = config.meshPrefix !== undefined ? parseMeshPrefix(config.meshPrefix) : meshPrefixFromName(config.mesh)
   const requested = requestedPrefix(config, meshPrefix)
-  const identity = await loadOrCreateIdentity(config.stateDir)
-  const state = await loadNodeState(config.stateDir)
+  // [sec] Every input that can be wrong is read before anything is written (issue 19): the PSK first.
   const psk = config.pskFile === undefined ? null : await loadSwarmKey(config.pskFile)
-  const closed = await prepareAdmission(config, identity.peerId, Date.now())
-  return { meshPrefix, requested, identity, state, closed, psk }
+  // [sec] The identity is created under the state-dir lock: two daemons on one fresh dir can't end with disk != running identity.
+  await ensureStateDir(config.stateDir)
+  const release = await acquireStateLock(config.stateDir)
+  try {
+    const identity = await loadOrCreateIdentity(config.stateDir)
+    const state = await loadNodeState(config.stateDir)
+    const closed = await prepareAdmission(config, identity.peerId, Date.now())
+    return { meshPrefix, requested, identity, state, closed, psk, release }
+  } catch (err) {
+    await release()
+    throw err
+  }
 }
 
 /** startNode brings the node up; on failure it undoes what it did and rethrows. */
 export async function startNode (config: Config, logger: Logger, t0: number, counters: NodeCounters): Promise<RunningNode> {
   const log = logger.child({ module: 'daemon' })
-  const { meshPrefix, requested, identity, state: loaded, closed, psk } = await prepare(config)
+  const { meshPrefix, requested, identity, state: loaded, closed, psk, release } = await prepare(config)
   const undo: Array<() => Promise<void>> = []
   const unwind = async (): Promise<void> => {
     for (const fn of undo.reverse()) await fn().catch((err: unknown) => { log.warn({ err }, 'cleanup step failed') })
     undo.length = 0
   }
   try {
-    undo.push(await acquireStateLock(config.stateDir))
+    undo.push(release)
     await checkAdminSocketFree(config.adminSocket)
     // The prefix we held before is kept unless the mesh prefix changed.
     const current = loaded.meshPrefix === meshPrefix ? loaded.prefix : null
