@@ -35,9 +35,13 @@ async function refused (p: Promise<unknown>, code: string, re: RegExp): Promise<
   throw new Error(`expected ${code}`)
 }
 
-/** A one-bit flip in the base64 text that still decodes to a 32-byte key. */
+/**
+ * A one-bit flip in the base64 text that still decodes to a 32-byte key.
+ * Away from the first and last bytes: X25519 clamps bits there, so a flip
+ * in them gives the very same key (nothing to detect).
+ */
 function flipOneBit (b64: string): string {
-  for (let i = 0; i < 42; i++) {
+  for (let i = 8; i < 36; i++) {
     const c = b64[i] ?? 'A'
     const alt = c === 'A' ? 'B' : c === 'B' ? 'A' : String.fromCharCode(c.charCodeAt(0) ^ 1)
     const candidate = b64.slice(0, i) + alt + b64.slice(i + 1)
