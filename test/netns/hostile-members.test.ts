@@ -5,6 +5,10 @@
  *   B's WireGuard key. Hosts 1 and 3 keep B (the holder) and count
  *   'wg-key-taken'; B refuses it at validation (its own key) and keeps
  *   applying; no WireGuard peer changes and every pair keeps pinging.
+ * - Attack 2: B runs on a /64 the attacker ranks better on (B asked for it
+ *   with --prefix, so it is off B's candidate list: what grinding a PeerId
+ *   buys, without the grinding). Long after B took it, the attacker claims
+ *   it: B keeps it and does not move, and hosts 1 and 3 keep routing it to B.
  * - Attack 3: a second daemon on host 1 with the same interface name (its
  *   own state dir, socket and ports) exits 2 at once with one clear line,
  *   and host 1's interface is untouched.
@@ -19,7 +23,10 @@ import { waitFor } from '../../netns/lab.ts'
 import { waitAllPairsPing } from '../../netns/route-watch.ts'
 import { startAttacker, type Attacker } from '../../netns/attacker.ts'
 import { encodeRecord } from '../../src/mesh/record.ts'
-import { meshPrefixFromName, prefixCandidate } from '../../src/mesh/allocation.ts'
+import { CLAIM_RACE_WINDOW_MS, claimRank, meshPrefixFromName, prefixCandidate } from '../../src/mesh/allocation.ts'
+import { generateWgKeyPair } from '../../src/keys/wg-key.ts'
+import { NODE_STATE_FILE } from '../../src/mesh/node-state.ts'
+import { readFileSync } from 'node:fs'
 
 const HONEST = [1, 2, 3]
 const ATTACKER_HOST = 4
@@ -30,6 +37,9 @@ const st = new Map<number, StatusJson>()
 const S = (i: number): StatusJson => { const s = st.get(i); if (s === undefined) throw new Error(`no status for host ${i}`); return s }
 const atk = (): Attacker => { if (attacker === null) throw new Error('no attacker'); return attacker }
 let baseline: Record<number, string[]> = {}
+/** The /64 B asked for: the attacker's first candidate. */
+let contested = ''
+let bReadyAt = 0
 
 /** Each host's WireGuard peers (key and allowed-ips) and peers rows: what nothing here may change. */
 async function view (hosts: readonly number[]): Promise<Record<number, string[]>> {
@@ -49,14 +59,19 @@ test.before(async () => { m = await createMeshLab({ hosts: 4, mesh: 'hm' }) })
 test.after(async () => { try { await attacker?.stop() } finally { await m.destroy() } })
 
 test('hosts 1-3 form an open mesh; the attacker on host 4 connects to all', async () => {
+  attacker = await startAttacker(m.lab, ATTACKER_HOST, m.mesh)
+  contested = prefixCandidate(meshPrefixFromName(m.mesh), atk().peerId, 0)
   m.start(1)
   await m.waitReady(1, 60_000)
-  for (const i of [2, 3]) m.start(i)
+  m.start(B, { args: ['--prefix', contested] })
+  m.start(3)
   try { await m.waitFullMesh(HONEST, 120_000) } catch (err) { throw new Error(`${String(err)}\n${m.unexpectedExits().join('\n')}`) }
   await waitAllPairsPing(m, HONEST)
+  bReadyAt = Date.now()
   for (const i of HONEST) st.set(i, await m.status(i))
+  assert.is(S(B).prefix, contested)
+  assert.ok(claimRank(meshPrefixFromName(m.mesh), S(B).peerId, contested as never) > 0, 'B holds the /64 at a worse rank than the attacker')
   baseline = await view(HONEST)
-  attacker = await startAttacker(m.lab, ATTACKER_HOST, m.mesh)
   await atk().connect(HONEST.map(i => `${m.lab.host(i).ipv4}:${LISTEN_PORT}`), HONEST.map(i => S(i).peerId), 90_000)
 })
 
@@ -83,6 +98,24 @@ test("attack 1: a record claiming B's WireGuard key is refused everywhere and co
   assert.equal(await view(HONEST), baseline, 'a WireGuard peer, allowed-ip or peers row changed')
   await waitAllPairsPing(m, HONEST, ' under the key claim')
   for (const i of HONEST) assert.not.ok((await m.peers(i)).some(p => p.peerId === atk().peerId), `host ${i} lists the attacker`)
+})
+
+test("attack 2: a better-ranked newcomer claiming B's /64 displaces nobody; B does not move or save a move", async () => {
+  // Past the race window, as a real attack on a settled member would be.
+  const wait = bReadyAt + CLAIM_RACE_WINDOW_MS + 5_000 - Date.now()
+  if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait))
+  const now = Date.now()
+  const claim = await encodeRecord({
+    v: 1, mesh: m.mesh, peerId: atk().peerId, wgPublicKey: generateWgKeyPair().publicKey,
+    endpoints: [`${m.lab.host(ATTACKER_HOST).ipv4}:51820`], addrs: [`/ip4/${m.lab.host(ATTACKER_HOST).ipv4}/tcp/7799`],
+    prefix: contested, seq: now, expiresAt: now + 3_600_000
+  }, atk().privateKey)
+  for (let k = 0; k < 8; k++) { await atk().announce(claim); await new Promise(resolve => setTimeout(resolve, 1_000)) }
+  assert.is((await m.status(B)).prefix, contested, 'B moved')
+  const saved = JSON.parse(readFileSync(join(m.stateDir(B), NODE_STATE_FILE), 'utf8')) as { prefix: string }
+  assert.is(saved.prefix, contested, 'B saved a move')
+  assert.equal(await view(HONEST), baseline, 'a WireGuard peer, allowed-ip or peers row changed')
+  await waitAllPairsPing(m, HONEST, ' under the /64 claim')
 })
 
 test('attack 3: a second daemon with the same interface name exits 2 at once and leaves the first one alone', async () => {
