@@ -11,9 +11,10 @@
  * - absent: created (O_EXCL); nothing under the name is provably ours.
  * - live owner (another process): ALREADY_RUNNING at once; nothing touched.
  * - dead owner: taken over at once; what it left may be cleared.
+ * The network namespace is taken the same way (one daemon per namespace).
  */
 import { mkdir, open, readFile, unlink } from 'node:fs/promises'
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { ErrorCodes, GridmeshError } from '../errors.ts'
 
@@ -49,7 +50,7 @@ function alive (owner: Owner): boolean {
 
 function parseOwner (text: string): Owner {
   const [pid, start] = text.trim().split(/\s+/)
-  return { pid: Number(pid), start: start === undefined || start === '' ? null : start }
+  return { pid: Number(pid), start: start === undefined || start === '' || start === '-' ? null : start }
 }
 
 /** interfaceLockPath is where the ownership mark of `iface` lives. */
@@ -57,14 +58,12 @@ export function interfaceLockPath (runDir: string, iface: string): string {
   return join(runDir, `${iface}.gridmesh`)
 }
 
-/**
- * acquireInterfaceLock takes the name `iface` for this process, or throws
- * ALREADY_RUNNING naming the live daemon that holds it.
- */
-export async function acquireInterfaceLock (runDir: string, iface: string): Promise<InterfaceLock> {
-  await mkdir(runDir, { recursive: true, mode: 0o700 })
-  const path = interfaceLockPath(runDir, iface)
-  const me = `${process.pid} ${startTimeOf(process.pid) ?? ''}\n`
+/** A taken mark: whether a dead daemon held it before, and how to give it back. */
+interface Mark { inherited: boolean, release: () => Promise<void> }
+
+/** takeMark creates `path` for this process (O_EXCL), taking over a dead owner's; `refuse` builds the error for a live one. */
+async function takeMark (path: string, note: string, refuse: (owner: Owner & { note: string }) => GridmeshError): Promise<Mark> {
+  const me = `${process.pid} ${startTimeOf(process.pid) ?? '-'} ${note}\n`
   let inherited = false
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
@@ -79,14 +78,45 @@ export async function acquireInterfaceLock (runDir: string, iface: string): Prom
       }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-      const owner = parseOwner(await readFile(path, 'utf8').catch(() => ''))
-      if (owner.pid !== process.pid && alive(owner)) {
-        throw new GridmeshError(ErrorCodes.ALREADY_RUNNING,
-          `interface ${iface} belongs to a running gridmesh daemon (pid ${owner.pid}, ${path}); stop it first or choose another --interface`, { iface })
-      }
+      const text = await readFile(path, 'utf8').catch(() => '')
+      const owner = parseOwner(text)
+      if (owner.pid !== process.pid && alive(owner)) throw refuse({ ...owner, note: text.trim().split(/\s+/)[2] ?? '?' })
       inherited = true // a dead gridmesh daemon's mark: take it over
       await unlink(path).catch(() => {})
     }
   }
-  throw new GridmeshError(ErrorCodes.ALREADY_RUNNING, `could not take interface ${iface} (${path}): another daemon keeps taking it`, { iface })
+  throw new GridmeshError(ErrorCodes.ALREADY_RUNNING, `could not take ${path}: another daemon keeps taking it`)
+}
+
+/** netnsMarkPath names this network namespace's mark (by nsfs identity), or null when it cannot be read. */
+function netnsMarkPath (runDir: string): string | null {
+  try {
+    const st = statSync('/proc/self/ns/net')
+    return join(runDir, `netns-${st.dev}-${st.ino}.gridmesh`)
+  } catch { return null }
+}
+
+/**
+ * acquireInterfaceLock takes the name `iface` for this process, or throws
+ * ALREADY_RUNNING naming the live daemon that holds it. It also takes this
+ * network namespace: its nftables table `inet gridmesh` and its `gmw*`
+ * workload veths are per namespace, so a second daemon there (even on
+ * another interface name) would replace or delete the first one's.
+ */
+export async function acquireInterfaceLock (runDir: string, iface: string): Promise<InterfaceLock> {
+  await mkdir(runDir, { recursive: true, mode: 0o700 })
+  const path = interfaceLockPath(runDir, iface)
+  const nsPath = netnsMarkPath(runDir)
+  const ns = nsPath === null
+    ? null
+    : await takeMark(nsPath, iface, o => new GridmeshError(ErrorCodes.ALREADY_RUNNING,
+      `this network namespace already runs a gridmesh daemon (pid ${o.pid}, interface ${o.note}); run one daemon per namespace, or stop it first`, { iface }))
+  try {
+    const name = await takeMark(path, iface, o => new GridmeshError(ErrorCodes.ALREADY_RUNNING,
+      `interface ${iface} belongs to a running gridmesh daemon (pid ${o.pid}, ${path}); stop it first or choose another --interface`, { iface }))
+    return { inherited: name.inherited, release: async () => { await name.release(); await ns?.release() } }
+  } catch (err) {
+    await ns?.release()
+    throw err
+  }
 }

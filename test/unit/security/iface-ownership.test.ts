@@ -9,7 +9,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -102,6 +102,21 @@ test('the lock: absent → taken (not inherited); a pid whose start time differs
     assert.is(b.inherited, true)
     await b.release()
   } finally { rmSync(runDir, { recursive: true, force: true }) }
+})
+
+test('one daemon per network namespace: a live daemon on another interface name is refused too (its nft table and veths are per namespace)', async () => {
+  const runDir = mkdtempSync(join(tmpdir(), 'gm-sec-ns-'))
+  const owner = spawn('sleep', ['60'], { stdio: 'ignore' })
+  try {
+    const ns = statSync('/proc/self/ns/net')
+    writeFileSync(join(runDir, `netns-${ns.dev}-${ns.ino}.gridmesh`), `${owner.pid ?? 0} ${startTimeOf(owner.pid ?? 0) ?? '-'} gmother\n`)
+    try { await acquireInterfaceLock(runDir, 'gmx'); assert.unreachable('expected a refusal') } catch (err) {
+      assert.ok(isGridmeshError(err), String(err))
+      assert.is(err.code, ErrorCodes.ALREADY_RUNNING)
+      assert.match(err.message, `pid ${owner.pid ?? 0}, interface gmother`)
+    }
+    assert.not.ok(existsSync(interfaceLockPath(runDir, 'gmx')), 'the name was not taken')
+  } finally { owner.kill(); rmSync(runDir, { recursive: true, force: true }) }
 })
 
 test.run()
