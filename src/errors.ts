@@ -60,7 +60,9 @@ export function isGridmeshError (err: unknown): err is GridmeshError {
 const USAGE_CODES: ReadonlySet<ErrorCode> = new Set([
   ErrorCodes.USAGE,
   ErrorCodes.CONFIG_INVALID,
-  ErrorCodes.KEY_PERMISSIONS
+  ErrorCodes.KEY_PERMISSIONS,
+  // The interface, port, socket or state dir is taken by a live daemon: refused at once (issue 19).
+  ErrorCodes.ALREADY_RUNNING
 ])
 
 /** exitCodeFor maps any thrown value to the CLI contract: 2 usage/config, 1 runtime. */

@@ -62,7 +62,6 @@ export interface MeshServicesInit {
   readonly highestSeen: Readonly<Record<string, number>>
   /** Persists the per-peer high-water marks (called debounced, and at stop). */
   persistHighWater: (marks: Readonly<Record<string, number>>) => Promise<void>
-  persistPrefix: (prefix: Ipv6Prefix) => Promise<void>
   onInterfaceReady: () => void
 }
 
@@ -123,6 +122,7 @@ class MeshServices {
       plan: this.plan, links: this.links, announced: this.announced, clock: ports.time, log: this.log,
       members: () => this.members().members(),
       ownPrefix: () => this.own.prefix,
+      ownPrefixSince: () => this.own.prefixSince,
       ownIps: () => ipsOfMultiaddrs(this.transport().addrs()),
       announceLinks: () => { this.members().announceLinks() },
       setProbeTargets: targets => { this.prober?.setTargets(targets) },
@@ -255,13 +255,19 @@ class MeshServices {
     await prober.start()
   }
 
-  /** movePrefix: we lost our /64 to a better claim; take the next free one and tell everyone. */
+  /**
+   * movePrefix: while our /64 was not yet settled another member claimed it
+   * (mesh-view.ts ownClaim); take the next free one and tell everyone. Not
+   * saved: a move never outlives the claim that caused it (issue 19, attack
+   * 2); the next start takes the saved /64 again and moves only if it is
+   * still claimed then.
+   */
   private async movePrefix (others: readonly Claim[], owner: string): Promise<void> {
     const { meshPrefix, requested } = this.init
     const choice = choosePrefix({ meshPrefix, peerId: this.self, requested, current: null, others })
-    this.log.warn({ from: this.own.prefix, to: choice.prefix, owner }, 'prefix claimed by a better-ranked member; moving')
+    this.log.warn({ from: this.own.prefix, to: choice.prefix, owner }, 'prefix claimed by another member before ours settled; moving (not saved)')
     this.own.prefix = choice.prefix
-    await this.init.persistPrefix(choice.prefix)
+    this.own.prefixSince = this.ports.time.now()
     await this.applyInterface()
     await this.startProber()
     await this.members().setOwnRecord(await this.own.signNext())

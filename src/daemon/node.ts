@@ -10,7 +10,7 @@
  * clock — and hands them to the rest as ports (mesh-services.ts MeshPorts).
  */
 import { ErrorCodes, GridmeshError } from '../errors.ts'
-import { loadOrCreateIdentity, type Identity } from '../keys/store.ts'
+import { ensureStateDir, loadOrCreateIdentity, type Identity } from '../keys/store.ts'
 import { choosePrefix, linkAddress, meshPrefixFromName, nodeAddress, parseMeshPrefix } from '../mesh/allocation.ts'
 import { nextSeq, type NodeState } from '../mesh/node-state.ts'
 import { createStateWriter, loadNodeState, saveNodeState } from '../mesh/node-state-file.ts'
@@ -55,6 +55,8 @@ export interface NodeCounters { unhandled: number }
 /** What phase 1 decided and loaded, before anything on the system changed. */
 export interface Prepared {
   meshPrefix: Ipv6Prefix, requested: Ipv6Prefix | null, identity: Identity, state: NodeState, closed: ClosedMesh | null, psk: Uint8Array | null
+  /** Releases the state-dir lock phase 1 took (phase 2 puts it on its undo stack). */
+  release: () => Promise<void>
 }
 
 function requestedPrefix (config: Config, meshPrefix: Ipv6Prefix): Ipv6Prefix | null {
@@ -73,11 +75,20 @@ async function prepare (config: Config): Promise<Prepared> {
   }
   const meshPrefix = config.meshPrefix !== undefined ? parseMeshPrefix(config.meshPrefix) : meshPrefixFromName(config.mesh)
   const requested = requestedPrefix(config, meshPrefix)
-  const identity = await loadOrCreateIdentity(config.stateDir)
-  const state = await loadNodeState(config.stateDir)
+  // Every input that can be wrong is read before anything is written (issue 19): the PSK first.
   const psk = config.pskFile === undefined ? null : await loadSwarmKey(config.pskFile)
-  const closed = await prepareAdmission(config, identity.peerId, Date.now())
-  return { meshPrefix, requested, identity, state, closed, psk }
+  // The identity is created under the state-dir lock: two daemons on one fresh dir can't end with disk != running identity.
+  await ensureStateDir(config.stateDir)
+  const release = await acquireStateLock(config.stateDir)
+  try {
+    const identity = await loadOrCreateIdentity(config.stateDir)
+    const state = await loadNodeState(config.stateDir)
+    const closed = await prepareAdmission(config, identity.peerId, Date.now())
+    return { meshPrefix, requested, identity, state, closed, psk, release }
+  } catch (err) {
+    await release()
+    throw err
+  }
 }
 
 /** The real transport: libp2p per the guide, EADDRINUSE turned into ALREADY_RUNNING. */
@@ -183,7 +194,7 @@ export async function startPreparedNode (
   const { meshPrefix, requested, identity, state: loaded, closed } = prepared
   const undo = createUndoStack(log)
   return await undo.guard(async () => {
-    undo.push('state lock', await acquireStateLock(config.stateDir))
+    undo.push('state lock', prepared.release)
     await checkAdminSocketFree(config.adminSocket)
     // The prefix we held before is kept unless the mesh prefix changed.
     const current = loaded.meshPrefix === meshPrefix ? loaded.prefix : null
@@ -201,7 +212,6 @@ export async function startPreparedNode (
       config, logger, identity, meshPrefix, requested, counters, metrics, closed,
       initialPrefix: choice.prefix,
       persistSeq: async (now) => { const seq = nextSeq(state, now); await update({ seq }); return seq },
-      persistPrefix: async (prefix) => { await update({ prefix }) },
       highestSeen: loaded.highestSeen ?? {},
       persistHighWater: async (marks) => { await update({ highestSeen: marks }) },
       onInterfaceReady: () => {

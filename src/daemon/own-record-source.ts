@@ -32,6 +32,8 @@ export interface OwnRecordInit {
 export class OwnRecordSource {
   /** The /64 we claim. */
   prefix: Ipv6Prefix
+  /** When we took it (this run's start for a saved one); set again on a move. */
+  prefixSince: number
   /** What we last published. */
   endpoints: string[] = []
   seq = 0
@@ -41,6 +43,7 @@ export class OwnRecordSource {
   constructor (init: OwnRecordInit) {
     this.init = init
     this.prefix = init.prefix
+    this.prefixSince = init.clock.now()
   }
 
   /**

@@ -30,6 +30,8 @@ export interface ReconcilerInit {
   readonly log: Logger
   members: () => MemberSnapshot
   ownPrefix: () => Ipv6Prefix
+  /** When we took our /64 (its claim settles after CLAIM_RACE_WINDOW_MS). */
+  ownPrefixSince: () => number
   /** Our underlay IPs (to pick each peer's endpoint on a network we share). */
   ownIps: () => string[]
   /** A link changed state on a handshake age: announce it now. */
@@ -57,7 +59,7 @@ export function createReconcilePass (init: ReconcilerInit): () => Promise<void> 
       if (changed) init.announceLinks()
     }
     const decision = plan.decide({
-      self: init.self, meshPrefix: init.meshPrefix, ownPrefix: init.ownPrefix(), members,
+      self: init.self, meshPrefix: init.meshPrefix, ownPrefix: init.ownPrefix(), ownPrefixSince: init.ownPrefixSince(), members,
       ownLinks: init.announced.ownLinks(), ownIps: init.ownIps(), now, resynced
     })
     if (decision.kind === 'move-prefix') {

@@ -6,7 +6,8 @@
  * or the new content, never a torn mix. A leftover `.tmp` is never read.
  */
 import { constants } from 'node:fs'
-import { open, rename, rm } from 'node:fs/promises'
+import { link, open, rename, rm, unlink } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
 import { dirname } from 'node:path'
 import type { Stats } from 'node:fs'
 
@@ -49,12 +50,14 @@ export async function writeFileAtomic (path: string, data: string | Uint8Array, 
 /**
  * readFileIfExists returns the content and stat of `path` read through one
  * file handle (so the stat describes the bytes read), or null if it does not
- * exist. Other fs errors are thrown unchanged.
+ * exist. With `noFollow` a symlink is refused (ELOOP) and a FIFO does not
+ * block the open. Other fs errors are thrown unchanged.
  */
-export async function readFileIfExists (path: string): Promise<ReadFile | null> {
+export async function readFileIfExists (path: string, opts: { noFollow?: boolean } = {}): Promise<ReadFile | null> {
   let handle
   try {
-    handle = await open(path, constants.O_RDONLY)
+    // O_NOFOLLOW: a symlink in place of a key file fails with ELOOP instead of reading its target.
+    handle = await open(path, constants.O_RDONLY | (opts.noFollow === true ? constants.O_NOFOLLOW | constants.O_NONBLOCK : 0))
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return null
     throw err
@@ -66,6 +69,37 @@ export async function readFileIfExists (path: string): Promise<ReadFile | null> 
   } finally {
     await handle.close()
   }
+}
+
+/**
+ * createFileExclusive writes `data` to `path` only if nothing is there yet,
+ * atomically and durably: a private temp file is written and fsynced, then
+ * hard-linked to `path` (link(2) fails with EEXIST instead of replacing).
+ * Two processes creating the same file at once thus agree on one content:
+ * the loser gets false and must read what the winner wrote.
+ */
+export async function createFileExclusive (path: string, data: string | Uint8Array, mode: number = PRIVATE_FILE_MODE): Promise<boolean> {
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}${TMP_SUFFIX}`
+  try {
+    const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode)
+    try {
+      await handle.chmod(mode)
+      await handle.writeFile(data)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    try {
+      await link(tmp, path)
+    } catch (err) {
+      if (isErrno(err, 'EEXIST')) return false
+      throw err
+    }
+  } finally {
+    await unlink(tmp).catch(() => undefined)
+  }
+  await fsyncDir(dirname(path))
+  return true
 }
 
 /** fsyncDir makes a rename or file creation inside `dir` durable. */

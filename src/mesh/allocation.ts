@@ -23,6 +23,24 @@
  * Claims that are not a /64 inside the mesh prefix (or use a reserved
  * subnet id) own nothing.
  *
+ * Incumbency (issue 19, attack 2). The rank alone let a newcomer take a
+ * member's /64: 16-bit subnet ids are ground in seconds (~2^16 PeerIds give
+ * a first candidate equal to the victim's /64, then half of them also sort
+ * lower). So the rank only settles RACES: each claim may carry `since`, when
+ * the judging node first saw that peer claim that /64 (MemberTable keeps
+ * it; our own claim counts from when we took the prefix). Of the claims on
+ * one /64, only those seen within CLAIM_RACE_WINDOW_MS of the earliest one
+ * contend; the lowest (rank, peerId) among them owns it, and any later
+ * claim, whatever its rank, owns nothing. Nothing in a record can say who
+ * was first without being forgeable (an open mesh has no trusted clock or
+ * authority), so `since` is each node's own observation. Every node that
+ * saw the holder before the newcomer decides the same way: the holder keeps
+ * its /64. A node that learns both claims within one window (it just
+ * (re)started while a hostile member contests a /64) falls back to the rank
+ * and may pick the grinder; that is the open-mesh limit (README
+ * "Security"). Claims without `since` all count as seen together: pure rank,
+ * as before, and the candidate derivation (golden tests) is unchanged.
+ *
  * Choosing (choosePrefix): an explicitly requested prefix if we would own it,
  * else the current prefix if we still own it, else the first candidate
  * (0, 1, …) that no other member claims at all. A newcomer therefore never
@@ -61,7 +79,21 @@ const OVERFLOW_CANDIDATES = 4096
 export interface Claim {
   readonly peerId: string
   readonly prefix: Ipv6Prefix
+  /**
+   * Unix ms when the judging node first saw this claim (-Infinity: held
+   * since before anything it can compare with). Absent counts as 0.
+   */
+  readonly since?: number
 }
+
+/**
+ * Claims on one /64 first seen within this of each other are a race, settled
+ * by rank; a claim seen later than that is a newcomer and owns nothing while
+ * an earlier claim stands. Long enough for a starting node to hear the whole
+ * mesh (roster on the first connection, DHT lookups), short enough that a
+ * node re-choosing after a lost race settles quickly.
+ */
+export const CLAIM_RACE_WINDOW_MS = 20_000
 
 /** What choosePrefix decides; candidateIndex is null for an off-list prefix. */
 export interface PrefixChoice {
@@ -138,13 +170,25 @@ export function isNodePrefix (meshPrefix: Ipv6Prefix, prefix: Ipv6Prefix): boole
  */
 export function resolvePrefixOwners (meshPrefix: Ipv6Prefix, claims: readonly Claim[]): Map<Ipv6Prefix, string> {
   assertMeshPrefix(meshPrefix, ErrorCodes.CONFIG_INVALID)
-  const best = new Map<Ipv6Prefix, Claim>()
+  const earliest = new Map<Ipv6Prefix, number>()
   for (const claim of claims) {
     if (!isNodePrefix(meshPrefix, claim.prefix)) continue
+    earliest.set(claim.prefix, Math.min(earliest.get(claim.prefix) ?? Infinity, sinceOf(claim)))
+  }
+  const best = new Map<Ipv6Prefix, Claim>()
+  for (const claim of claims) {
+    const first = earliest.get(claim.prefix)
+    // Not a node prefix, or a newcomer against an earlier claim: owns nothing (see "Incumbency").
+    if (first === undefined || sinceOf(claim) > first + CLAIM_RACE_WINDOW_MS) continue
     const incumbent = best.get(claim.prefix)
     if (incumbent === undefined || compareClaims(meshPrefix, claim, incumbent) < 0) best.set(claim.prefix, claim)
   }
   return new Map([...best].map(([prefix, claim]) => [prefix, claim.peerId]))
+}
+
+function sinceOf (claim: Claim): number {
+  const s = claim.since ?? 0
+  return Number.isNaN(s) ? 0 : s
 }
 
 /** losers returns the claims that do not own their prefix: they must not be routed to. */

@@ -8,6 +8,7 @@
 import { initialLiveness, stepLiveness } from './liveness.ts'
 import type { DeadReason, Liveness, LivenessConfig, LivenessEvent, LivenessState } from './liveness.ts'
 import { recordInvalid, type NodeRecord } from './record.ts'
+import { CLAIM_RACE_WINDOW_MS } from './allocation.ts'
 
 /** One member as the rest of gridmesh sees it. */
 export interface MemberView {
@@ -15,13 +16,18 @@ export interface MemberView {
   readonly state: Exclude<LivenessState, 'dead'>
   readonly lastHeartbeat: number
   readonly links?: unknown
+  /**
+   * When this table first saw the member claim its current /64 (unix ms):
+   * the incumbency input of the prefix rule (allocation.ts "Incumbency").
+   */
+  readonly prefixSince?: number
 }
 
 /** Snapshot of the mesh (ourselves excluded), keyed by PeerId. */
 export type MemberSnapshot = ReadonlyMap<string, MemberView>
 
 /** A member; `linksKey` is linksKey(links), kept so each announce computes it once. */
-interface Entry { record: NodeRecord, recordB64: string, live: Liveness, links?: unknown, linksKey?: string }
+interface Entry { record: NodeRecord, recordB64: string, live: Liveness, prefixSince: number, links?: unknown, linksKey?: string }
 /** A member that left, or died (`at`: when we decided, and why), remembered until its record expires. */
 type Departed =
   | { kind: 'left', seq: number, until: number }
@@ -38,7 +44,7 @@ export class MemberTable {
   private readonly entries = new Map<string, Entry>()
   private readonly departed = new Map<string, Departed>()
   /** WireGuard public key → the member holding it (kept in step with `entries`). */
-  private readonly keyHolders = new Map<string, string>()
+  private readonly keyHolders = new Map<string, { peerId: string, since: number }>()
   /** Members that died since the last drainDeaths(), for the caller's log. */
   private deaths: Array<{ peerId: string, reason: DeadReason }> = []
 
@@ -76,34 +82,36 @@ export class MemberTable {
    * One WireGuard key, one member: a record whose key a current member other
    * than its signer holds is refused (throws RECORD_INVALID 'wg-key-taken';
    * membership counts it) and the holder keeps its entry. "First" is the
-   * incumbent: the member already in the table. Every node that saw the
-   * holder before the claim decides the same; among claims arriving together
-   * (a fresh node learning both from one roster) the first offered wins
-   * here, which an open mesh cannot make globally consistent without a
-   * proof of possession of the key (README "Security").
+   * incumbent: the member that has held the key here for at least
+   * CLAIM_RACE_WINDOW_MS. Every node that saw the holder before the claim
+   * decides the same. Claims that arrive within one window of each other (a
+   * race, or a fresh node learning both from one roster) are settled by the
+   * lower PeerId, which every node computes alike; the other is dropped
+   * (no tombstone: it returns once the key is free). An open mesh cannot do
+   * better without a proof of possession of the key (README "Security").
    */
   offer (record: NodeRecord, recordB64: string, source: RecordSource, at: number, connected: boolean, links?: unknown): TableOutcome {
     const id = record.peerId
-    const holder = this.keyHolders.get(record.wgPublicKey)
-    if (holder !== undefined && holder !== id && this.entries.has(holder)) {
-      throw recordInvalid('wg-key-taken', 'another member holds this WireGuard key')
-    }
+    const displaced = this.keyClash(record, at)
     const cur = this.entries.get(id)
     if (cur === undefined) {
       const gone = this.departed.get(id)
       if (gone !== undefined && !this.mayReturn(gone, record.seq, source, connected, at)) return 'stale'
       this.departed.delete(id)
-      this.entries.set(id, { record, recordB64, live: initialLiveness(at, connected), ...(links === undefined ? {} : { links, linksKey: this.linksKey(links) }) })
-      this.keyHolders.set(record.wgPublicKey, id)
+      this.displace(displaced)
+      this.entries.set(id, { record, recordB64, live: initialLiveness(at, connected), prefixSince: at, ...(links === undefined ? {} : { links, linksKey: this.linksKey(links) }) })
+      this.keyHolders.set(record.wgPublicKey, { peerId: id, since: at })
       return 'changed'
     }
     if (record.seq < cur.record.seq) return 'stale'
     let changed = false
     if (recordB64 !== cur.recordB64 && (record.seq > cur.record.seq || record.expiresAt >= cur.record.expiresAt)) {
       if (cur.record.wgPublicKey !== record.wgPublicKey) {
+        this.displace(displaced)
         this.keyHolders.delete(cur.record.wgPublicKey)
-        this.keyHolders.set(record.wgPublicKey, id)
+        this.keyHolders.set(record.wgPublicKey, { peerId: id, since: at })
       }
+      if (cur.record.prefix !== record.prefix) cur.prefixSince = at
       cur.record = record; cur.recordB64 = recordB64; changed = true
     }
     if (source === 'announce') {
@@ -171,7 +179,7 @@ export class MemberTable {
     const out = new Map<string, MemberView>()
     for (const [id, e] of this.entries) {
       const state = e.live.state === 'dead' ? 'suspect' : e.live.state
-      out.set(id, { record: e.record, state, lastHeartbeat: e.live.lastHeartbeat, ...(e.links === undefined ? {} : { links: e.links }) })
+      out.set(id, { record: e.record, state, lastHeartbeat: e.live.lastHeartbeat, prefixSince: e.prefixSince, ...(e.links === undefined ? {} : { links: e.links }) })
     }
     return out
   }
@@ -192,7 +200,26 @@ export class MemberTable {
 
   private drop (id: string, e: Entry): void {
     this.entries.delete(id)
-    if (this.keyHolders.get(e.record.wgPublicKey) === id) this.keyHolders.delete(e.record.wgPublicKey)
+    if (this.keyHolders.get(e.record.wgPublicKey)?.peerId === id) this.keyHolders.delete(e.record.wgPublicKey)
+  }
+
+  /**
+   * keyClash applies the one-key-one-member rule (see offer): null when the
+   * key is free or already the signer's, the holder to drop when the signer
+   * wins a race, else throws 'wg-key-taken'.
+   */
+  private keyClash (record: NodeRecord, at: number): string | null {
+    const holder = this.keyHolders.get(record.wgPublicKey)
+    if (holder === undefined || holder.peerId === record.peerId || !this.entries.has(holder.peerId)) return null
+    if (at - holder.since < CLAIM_RACE_WINDOW_MS && record.peerId < holder.peerId) return holder.peerId
+    throw recordInvalid('wg-key-taken', 'another member holds this WireGuard key')
+  }
+
+  /** displace drops the loser of a key race; no tombstone, so it is back once the key is free. */
+  private displace (peerId: string | null): void {
+    if (peerId === null) return
+    const e = this.entries.get(peerId)
+    if (e !== undefined) this.drop(peerId, e)
   }
 
   private remember (id: string, d: Departed): void {

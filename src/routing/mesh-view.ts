@@ -4,7 +4,7 @@
  * every member, and the WireGuard peers that realise those routes.
  * Nothing here does I/O; the reconcile pass (reconcile-plan.ts) feeds it.
  */
-import { isNodePrefix, linkAddress, resolvePrefixOwners, type Claim } from '../mesh/allocation.ts'
+import { CLAIM_RACE_WINDOW_MS, compareClaims, isNodePrefix, linkAddress, resolvePrefixOwners, type Claim } from '../mesh/allocation.ts'
 import { parseLinkReport, type LinkReport } from './link-report.ts'
 import { computeRoutes } from './routes.ts'
 import { planMeshPeers, type MemberInfo } from './plan.ts'
@@ -25,6 +25,13 @@ export interface MeshViewInput {
   readonly self: PeerIdString
   readonly meshPrefix: Ipv6Prefix
   readonly ownPrefix: Ipv6Prefix
+  /**
+   * When we took ownPrefix (unix ms; this run's start for a saved one). For
+   * CLAIM_RACE_WINDOW_MS after it our claim is unsettled and we yield to any
+   * other claim on it; after it, it is ours against every newcomer
+   * (allocation.ts "Incumbency"). Absent: the rank alone decides (old rule).
+   */
+  readonly ownPrefixSince?: number
   readonly members: MemberSnapshot
   readonly ownLinks: ReadonlyMap<PeerIdString, OwnLink>
   readonly previousRoutes?: RouteTable
@@ -68,17 +75,39 @@ function reportsOf (members: MemberSnapshot): Map<PeerIdString, LinkReport> {
   return out
 }
 
+/**
+ * ownClaim is our claim as the prefix rule sees it: settled (taken at least
+ * CLAIM_RACE_WINDOW_MS ago) it predates every other claim we can see, so no
+ * newcomer displaces it whatever its rank (issue 19, attack 2); unsettled,
+ * we yield to any other claim on it (null: we claim nothing), since the
+ * other may be an incumbent every other node already sides with.
+ */
+function ownClaim (input: MeshViewInput, others: readonly Claim[]): Claim | null {
+  const base = { peerId: input.self, prefix: input.ownPrefix }
+  if (input.ownPrefixSince === undefined) return base
+  if (input.now - input.ownPrefixSince >= CLAIM_RACE_WINDOW_MS) return { ...base, since: -Infinity }
+  return others.some(c => c.prefix === input.ownPrefix) ? null : { ...base, since: input.ownPrefixSince }
+}
+
+/** The best-ranked other claim on `prefix`, if any (whom we yield to while unsettled). */
+function rivalOf (meshPrefix: Ipv6Prefix, prefix: Ipv6Prefix, claims: readonly Claim[]): string | undefined {
+  const rivals = claims.filter(c => c.prefix === prefix).sort((a, b) => compareClaims(meshPrefix, a, b))
+  return rivals[0]?.peerId
+}
+
 /** deriveMeshView computes ownership, routes and WireGuard peers. Pure. */
 export function deriveMeshView (input: MeshViewInput): MeshView {
   const excluded: Excluded[] = []
-  const claims: Claim[] = [{ peerId: input.self, prefix: input.ownPrefix }]
+  const claims: Claim[] = []
   for (const [id, m] of input.members) {
     if (!isNodePrefix(input.meshPrefix, m.record.prefix)) {
       excluded.push({ peerId: id, prefix: m.record.prefix, reason: 'prefix-outside-mesh' })
       continue
     }
-    claims.push({ peerId: id, prefix: m.record.prefix })
+    claims.push({ peerId: id, prefix: m.record.prefix, ...(m.prefixSince === undefined ? {} : { since: m.prefixSince }) })
   }
+  const own = ownClaim(input, claims)
+  if (own !== null) claims.unshift(own)
   const owners = resolvePrefixOwners(input.meshPrefix, claims)
   const fresh = freshHandshakeKeys(input.device, input.now)
   const members: MemberInfo[] = []
@@ -106,7 +135,7 @@ export function deriveMeshView (input: MeshViewInput): MeshView {
   return {
     members,
     excluded,
-    ownPrefixOwner: owners.get(input.ownPrefix) ?? input.self,
+    ownPrefixOwner: owners.get(input.ownPrefix) ?? rivalOf(input.meshPrefix, input.ownPrefix, claims) ?? input.self,
     routes,
     peers: planMeshPeers({ self: input.self, members, routes })
   }

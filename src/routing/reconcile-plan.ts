@@ -27,6 +27,8 @@ export interface PassInput {
   readonly self: PeerIdString
   readonly meshPrefix: Ipv6Prefix
   readonly ownPrefix: Ipv6Prefix
+  /** When we took ownPrefix (mesh-view.ts ownClaim: settled after CLAIM_RACE_WINDOW_MS, then no newcomer displaces it). */
+  readonly ownPrefixSince?: number
   readonly members: MemberSnapshot
   readonly ownLinks: ReadonlyMap<PeerIdString, OwnLink>
   readonly ownIps: readonly string[]
@@ -86,6 +88,7 @@ export class ReconcilePlan {
     const liveDevice = device === null ? null : { ...device, peers: device.peers.filter(p => this.configured.has(p.publicKey)) }
     const view = deriveMeshView({
       self: input.self, meshPrefix: input.meshPrefix, ownPrefix: input.ownPrefix, members: input.members, ownLinks: input.ownLinks,
+      ...(input.ownPrefixSince === undefined ? {} : { ownPrefixSince: input.ownPrefixSince }),
       ...(this.view !== null ? { previousRoutes: this.view.routes } : {}),
       ownIps: input.ownIps, device: liveDevice, now: input.now
     })

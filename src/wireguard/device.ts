@@ -18,6 +18,7 @@ import { DEFAULT_WG_RUN_DIR, startWireguardGo, uapiSocketPath } from './userspac
 import { WireguardGoSupervisor } from './supervisor.ts'
 import { wgPublicKeyOf } from './pubkey.ts'
 import { createKernelLink } from './kernel.ts'
+import { acquireInterfaceLock, type InterfaceLock } from './iface-lock.ts'
 
 /** How old a read may be to stand in for the read an apply starts with (see readRemembered). */
 const FRESH_READ_MS = 250
@@ -72,7 +73,10 @@ export function createWireGuardDriver (init: WireGuardDriverInit): SupervisedWir
   const { iface, runner, meshPrefix } = init
   const log = init.logger
   const mode = init.mode ?? 'auto'
-  const sock = uapiSocketPath(iface, init.runDir ?? DEFAULT_WG_RUN_DIR)
+  const runDir = init.runDir ?? DEFAULT_WG_RUN_DIR
+  const sock = uapiSocketPath(iface, runDir)
+  /** Our ownership of the name (iface-lock.ts); null until up() took it. down() touches nothing without it. */
+  let lock: InterfaceLock | null = null
   const listeners = new Set<RestartListener>()
   let backend: 'kernel' | 'userspace' | null = null
   let keyAndPort: KeyAndPort | null = null
@@ -117,12 +121,21 @@ export function createWireGuardDriver (init: WireGuardDriverInit): SupervisedWir
     }
   }
 
-  /** Clears what a crash may have left, or throws when the name belongs to something else. */
-  async function clearStale (): Promise<void> {
+  /**
+   * Clears what a crash may have left, or throws when the name belongs to
+   * something else. Only what a dead gridmesh daemon left (we inherited its
+   * ownership mark) is removed; a live wireguard-go without the mark is
+   * someone else's (issue 19, attack 3).
+   */
+  async function clearStale (inherited: boolean): Promise<void> {
     const link = await readLink(runner, iface)
     const socket = await probeUapiSocket(sock)
     if (link !== null && link.kind === 'tun' && socket === 'live') {
-      log.warn({ iface }, 'removing leftover wireguard-go interface')
+      if (!inherited) {
+        throw new GridmeshError(ErrorCodes.ALREADY_RUNNING,
+          `${iface} is served by a running wireguard-go that no gridmesh daemon owns (no ${iface}.gridmesh mark in ${runDir}); stop it or choose another --interface`, { iface })
+      }
+      log.warn({ iface }, 'removing the wireguard-go interface a dead gridmesh daemon left')
       await deleteLink(runner, iface)
     } else if (link !== null) {
       throw new GridmeshError(ErrorCodes.DRIVER_FAILED,
@@ -154,11 +167,12 @@ export function createWireGuardDriver (init: WireGuardDriverInit): SupervisedWir
       log.info({ iface }, 'wireguard-go restart in progress; it will apply the new key and port')
       return
     }
+    lock ??= await acquireInterfaceLock(runDir, iface)
     const link = await readLink(runner, iface)
     const reusable = (backend === 'userspace' && supervisor.running && link !== null) ||
-      (mode !== 'userspace' && link?.kind === 'wireguard')
+      (mode !== 'userspace' && link?.kind === 'wireguard' && (backend !== null || lock.inherited))
     if (!reusable) {
-      await clearStale()
+      await clearStale(lock.inherited)
       await create()
     } else if (backend === null) {
       backend = 'kernel'
@@ -214,12 +228,16 @@ export function createWireGuardDriver (init: WireGuardDriverInit): SupervisedWir
   }
 
   async function downLocked (): Promise<void> {
+    // Never took the name (up() was refused): whatever is under it is another daemon's.
+    if (lock === null) return
     generation++
     await supervisor.stop()
     await deleteLink(runner, iface)
     if (await probeUapiSocket(sock) === 'stale') removeSocket(sock)
     backend = null
     lastDesired = null
+    await lock.release()
+    lock = null
     log.info({ iface }, 'wireguard interface down')
   }
 

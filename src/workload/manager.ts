@@ -105,6 +105,8 @@ export function createWorkloadManager (components: WorkloadManagerComponents, in
     const clash = entries.find(e => hostIfname(e.name) === hostIfname(name))
     if (clash !== undefined) throw refuse(`workload ${name} would share interface ${hostIfname(name)} with ${clash.name}; pick another name`)
     if (!await driver.netnsExists(netns)) throw refuse(`network namespace ${netns} does not exist (ip netns list)`)
+    const conflict = await driver.netnsConflict(netns)
+    if (conflict !== null) throw refuse(conflict)
     const entry: WorkloadEntry = { name, netns, host: allocateWorkloadHost(entries.map(e => e.host)) }
     try {
       await driver.apply(linkOf(entry))

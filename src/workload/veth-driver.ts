@@ -7,6 +7,8 @@
  * nothing when they already hold. Everything goes through the CommandRunner,
  * so unit tests use the recording fake.
  */
+import { stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import { GRIDMESH_ROUTE_PROTO } from '../net/ip-driver.ts'
 import { ErrorCodes, GridmeshError } from '../errors.ts'
 import { isWorkloadIfname, WORKLOAD_IFNAME, type NetnsName } from './names.ts'
@@ -31,6 +33,13 @@ export interface WorkloadLink {
 export interface VethDriver {
   /** Whether `/run/netns/<netns>` names a network namespace we can enter. */
   netnsExists (netns: NetnsName): Promise<boolean>
+  /**
+   * Why `netns` must not hold a workload, or null: it is the node's own
+   * namespace (a default route into the workload veth would take the host's
+   * own), or it holds a mesh interface (WireGuard or TUN, ours or another
+   * daemon's). Issue 19, attack 6.
+   */
+  netnsConflict (netns: NetnsName): Promise<string | null>
   /** Makes the pair, addresses and routes of `link` exist. Throws DRIVER_FAILED. */
   apply (link: WorkloadLink): Promise<void>
   /** Deletes the pair (both ends go, and the host route with them); no-op if absent. */
@@ -44,9 +53,23 @@ export interface VethDriverComponents {
   readonly runner: CommandRunner
   /** Writes a sysctl in the node's namespace (NetDriver.setSysctl). */
   setSysctl (key: string, value: string): Promise<void>
+  /** Identity (dev:inode) of a namespace file, or null when unreadable. Default: stat(2). */
+  nsIdentity?: (path: string) => Promise<string | null>
+  /** Where named namespaces live (`ip netns`); default /run/netns. */
+  netnsDir?: string
 }
 
-interface LinkJson { ifindex?: number, link_index?: number, ifname?: string }
+/** Link kinds that carry a mesh (wireguard-go's device is a TUN). */
+const MESH_LINK_KINDS: ReadonlySet<string> = new Set(['wireguard', 'tun'])
+
+async function statIdentity (path: string): Promise<string | null> {
+  try {
+    const st = await stat(path)
+    return `${st.dev}:${st.ino}`
+  } catch { return null }
+}
+
+interface LinkJson { ifindex?: number, link_index?: number, ifname?: string, linkinfo?: { info_kind?: string } }
 
 function parseLinks (stdout: string): LinkJson[] {
   try {
@@ -83,8 +106,24 @@ export function createVethDriver (components: VethDriverComponents): VethDriver 
     await ip(['link', 'add', link.ifname, 'mtu', mtu, 'type', 'veth', 'peer', 'name', WORKLOAD_IFNAME, 'mtu', mtu, 'netns', link.netns])
   }
 
+  const nsIdentity = components.nsIdentity ?? statIdentity
+  const netnsConflict = async (netns: NetnsName): Promise<string | null> => {
+    const own = await nsIdentity('/proc/self/ns/net')
+    if (own !== null && own === await nsIdentity(join(components.netnsDir ?? '/run/netns', netns))) {
+      return `network namespace ${netns} is this node's own namespace; a workload needs a namespace of its own (ip netns add NAME)`
+    }
+    const r = await runner.run('ip', ['-n', netns, '-d', '-j', 'link', 'show'], { allowFail: true })
+    if (r.code !== 0) return null // netnsExists reports a namespace we cannot enter
+    const mesh = parseLinks(r.stdout).find(l => MESH_LINK_KINDS.has(l.linkinfo?.info_kind ?? ''))
+    if (mesh !== undefined) {
+      return `network namespace ${netns} holds a mesh interface (${mesh.ifname ?? '?'}, ${mesh.linkinfo?.info_kind ?? '?'}); a workload needs a namespace of its own (ip netns add NAME)`
+    }
+    return null
+  }
+
   return {
     netnsExists: async netns => (await runner.run('ip', ['-n', netns, 'link', 'show', 'dev', 'lo'], { allowFail: true })).code === 0,
+    netnsConflict,
     apply: async link => {
       await ensurePair(link)
       // Workload end: its /128 (nodad: nothing else on a two-end link can hold it), up, default via the host end.

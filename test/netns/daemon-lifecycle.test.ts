@@ -57,7 +57,7 @@ test('first start creates 0700/0600 keys; the interface comes up; a world-readab
 
 test('a second daemon on the same state dir is refused and the first keeps running', async () => {
   const r = await m.cli(1, ['up', '--mesh', 'lab', '--state-dir', m.stateDir(1), '--admin-socket', join(m.lab.dir, 'other.sock'), '--listen', '0.0.0.0:7701', '--wg-port', '51830'])
-  assert.is(r.code, 1)
+  assert.is(r.code, 2) // taken by a live daemon: a usage error, refused at once (issue 19)
   assert.match(r.stderr, /another gridmesh daemon \(pid \d+\) uses the state dir/)
   await m.status(1)
 })

@@ -85,7 +85,6 @@ export async function startFakeNode (network: MemoryNetwork, time: FakeTime, i: 
     persistSeq: opts.persistSeq ?? (async (now) => { const seq = nextSeq(state, now); state = { ...state, seq }; return seq }),
     highestSeen: {},
     persistHighWater: async (marks) => { state = { ...state, highestSeen: marks } },
-    persistPrefix: async (p) => { state = { ...state, prefix: p } },
     onInterfaceReady: () => {}
   }, opts.ports === undefined ? base : opts.ports(base))
   return { index: i, identity, wg, net, time: scope, state: () => state, services }

@@ -21,6 +21,7 @@ import { createFakeNetDriver } from '../../../src/net/fake.ts'
 import { createFakeWireGuardDriver } from '../../../src/wireguard/fake.ts'
 import { createFakeVethDriver } from '../../../src/workload/fake.ts'
 import { startPreparedNode, type SystemPorts } from '../../../src/daemon/node.ts'
+import { acquireStateLock } from '../../../src/daemon/lock.ts'
 import { testLogger } from '../../../src/log.ts'
 import { drive, identityFor, MESH, MESH_PREFIX } from './fake-root.ts'
 
@@ -66,7 +67,8 @@ const steps: ReadonlyArray<[string, (sys: SystemPorts) => SystemPorts]> = [
 let index = 40
 async function startIn (dir: string, sys: SystemPorts, i: number, adminSocket = join(dir, 'admin.sock')): Promise<Awaited<ReturnType<typeof startPreparedNode>>> {
   const config = configSchema.parse({ mesh: MESH, stateDir: dir, interface: 'gm0', listen: `10.0.1.${i}:7700`, adminSocket })
-  const prepared = { meshPrefix: MESH_PREFIX, requested: null, identity: await identityFor(i), state: INITIAL_NODE_STATE, closed: null, psk: null }
+  // Phase 1 takes the state-dir lock; phase 2 must give it back on any failure.
+  const prepared = { meshPrefix: MESH_PREFIX, requested: null, identity: await identityFor(i), state: INITIAL_NODE_STATE, closed: null, psk: null, release: await acquireStateLock(dir) }
   return await drive(time, startPreparedNode(config, testLogger(), prepared, sys, 0, { unhandled: 0 }))
 }
 

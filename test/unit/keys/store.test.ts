@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert'
 import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { LIBP2P_KEY_FILE, WG_KEY_FILE, loadOrCreateIdentity } from '../../../src/keys/store.ts'
+import { IDENTITY_FILE, LIBP2P_KEY_FILE, WG_KEY_FILE, loadOrCreateIdentity } from '../../../src/keys/store.ts'
 import { ErrorCodes, GridmeshError } from '../../../src/errors.ts'
 import type { ErrorCode } from '../../../src/errors.ts'
 
@@ -49,7 +49,7 @@ test('first start creates the dir 0700 and both key files 0600', () => withTempD
   assert.match(id.peerId, /^12D3KooW/)
   assert.is(id.libp2pKey.type, 'Ed25519')
   assert.match(await readFile(join(dir, WG_KEY_FILE), 'utf8'), /^[A-Za-z0-9+/]{43}=\n$/)
-  assert.equal((await readdir(dir)).sort(), [LIBP2P_KEY_FILE, WG_KEY_FILE])
+  assert.equal((await readdir(dir)).sort(), [IDENTITY_FILE, LIBP2P_KEY_FILE, WG_KEY_FILE].sort())
 }))
 
 test('a restart returns the same PeerId and WireGuard keys and rewrites nothing', () => withTempDir(async (root) => {
@@ -141,11 +141,12 @@ test('corruption is reported before a missing sibling key is created', () => wit
 }))
 
 for (const missing of [LIBP2P_KEY_FILE, WG_KEY_FILE]) {
-  test(`when only ${missing} is missing, only it is created and the other key is kept`, () => withTempDir(async (root) => {
+  test(`when only ${missing} is missing from a state dir without ${IDENTITY_FILE} or state.json, only it is created`, () => withTempDir(async (root) => {
     const first = await loadOrCreateIdentity(root)
     const kept = missing === LIBP2P_KEY_FILE ? WG_KEY_FILE : LIBP2P_KEY_FILE
     const keptBytes = await readFile(join(root, kept))
     await rm(join(root, missing))
+    await rm(join(root, IDENTITY_FILE))
     const second = await loadOrCreateIdentity(root)
     assert.equal(await readFile(join(root, kept)), keptBytes)
     assert.is(await modeOf(join(root, missing)), 0o600)

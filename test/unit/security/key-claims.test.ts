@@ -11,6 +11,7 @@ import { decodeRecord, encodeRecord, RECORD_REJECT_REASONS } from '../../../src/
 import type { NodeRecord } from '../../../src/mesh/record.ts'
 import { MemberTable } from '../../../src/mesh/member-table.ts'
 import { livenessConfig } from '../../../src/mesh/liveness.ts'
+import { CLAIM_RACE_WINDOW_MS } from '../../../src/mesh/allocation.ts'
 import { refuseOwnWgKey } from '../../../src/mesh/record-admission.ts'
 import { createRecordValidator, recordKey } from '../../../src/mesh/record-dht.ts'
 import { createFakeWireGuardDriver } from '../../../src/wireguard/fake.ts'
@@ -39,16 +40,19 @@ test('member table: the member holding a WireGuard key keeps it; a later claim b
   const v = await rec(victim, { prefix: 'fd5e:1a2b:3c4d:12::/64' })
   const a = await rec(attacker, { prefix: 'fd5e:1a2b:3c4d:13::/64', seq: 99 })
   assert.is(table.offer(v.record, 'v', 'announce', NOW, true), 'changed')
-  const reason = await rejectionReason(async () => table.offer(a.record, 'a', 'announce', NOW + 10, true))
+  // Heartbeats keep the holder alive past the race window.
+  for (let t = 500; t <= CLAIM_RACE_WINDOW_MS; t += 500) table.offer(v.record, 'v', 'announce', NOW + t, true)
+  const later = NOW + CLAIM_RACE_WINDOW_MS + 10
+  const reason = await rejectionReason(async () => table.offer(a.record, 'a', 'announce', later, true))
   assert.is(reason, 'wg-key-taken')
   assert.equal([...table.snapshot().keys()], [victim.peerId])
   assert.is(table.snapshot().get(victim.peerId)?.record.wgPublicKey, VICTIM_KEY)
   // The holder itself may keep refreshing its record.
   const v2 = await rec(victim, { prefix: 'fd5e:1a2b:3c4d:12::/64', seq: 2 })
-  assert.is(table.offer(v2.record, 'v2', 'announce', NOW + 20, true), 'changed')
+  assert.is(table.offer(v2.record, 'v2', 'announce', later + 10, true), 'changed')
   // Once the holder left, the key is free again.
-  table.leave(victim.peerId, 2, NOW + 30)
-  assert.is(table.offer(a.record, 'a', 'announce', NOW + 40, true), 'changed')
+  table.leave(victim.peerId, 2, later + 20)
+  assert.is(table.offer(a.record, 'a', 'announce', later + 30, true), 'changed')
 })
 
 test('member table: a member switching to a key another member holds is refused, its old record kept', async () => {
@@ -57,8 +61,24 @@ test('member table: a member switching to a key another member holds is refused,
   const o1 = await rec(other, { wgPublicKey: pub(3), prefix: 'fd5e:1a2b:3c4d:14::/64' })
   table.offer(o1.record, 'o1', 'announce', NOW, true)
   const o2 = await rec(other, { wgPublicKey: VICTIM_KEY, prefix: 'fd5e:1a2b:3c4d:14::/64', seq: 5 })
-  assert.is(await rejectionReason(async () => table.offer(o2.record, 'o2', 'announce', NOW + 1, true)), 'wg-key-taken')
+  for (let t = 500; t <= CLAIM_RACE_WINDOW_MS; t += 500) { table.offer((await rec(victim)).record, 'v', 'announce', NOW + t, true); table.offer(o1.record, 'o1', 'announce', NOW + t, true) }
+  assert.is(await rejectionReason(async () => table.offer(o2.record, 'o2', 'announce', NOW + CLAIM_RACE_WINDOW_MS + 1, true)), 'wg-key-taken')
   assert.is(table.snapshot().get(other.peerId)?.record.wgPublicKey, pub(3))
+})
+
+test('two claims on one key within the race window: the lower PeerId holds it, whichever arrived first', async () => {
+  const v = await rec(victim, { prefix: 'fd5e:1a2b:3c4d:12::/64' })
+  const a = await rec(attacker, { prefix: 'fd5e:1a2b:3c4d:13::/64' })
+  const winner = victim.peerId < attacker.peerId ? victim.peerId : attacker.peerId
+  for (const order of [[v, a], [a, v]]) {
+    const table = new MemberTable(livenessConfig(1_000))
+    const [first, second] = order as [typeof v, typeof v]
+    table.offer(first.record, 'first', 'announce', NOW, true)
+    try { table.offer(second.record, 'second', 'announce', NOW + 1_000, true) } catch (err) {
+      assert.is((err as { meta?: { reason?: string } }).meta?.reason, 'wg-key-taken')
+    }
+    assert.equal([...table.snapshot().keys()], [winner])
+  }
 })
 
 test('a record carrying our own WireGuard key is refused at validation (decode and DHT validator); our own record passes', async () => {
