@@ -107,7 +107,7 @@ export function goldenText (node: FakeNode, all: readonly FakeNode[]): string {
 
 /** meshText is goldenText for every node of `nodes`, under a header per node. */
 export function meshText (nodes: readonly FakeNode[], all: readonly FakeNode[] = nodes): string {
-  return nodes.map(n => `== n${n.index} ${n.state().prefix ?? ''}\n${goldenText(n, all)}`).join('\n') + '\n'
+  return nodes.map(n => `== n${n.index} ${n.services.status().prefix}\n${goldenText(n, all)}`).join('\n') + '\n'
 }
 
 /**

@@ -96,8 +96,10 @@ test('prefix collision: two newcomers ask for the same /64, one of them moves', 
   const wanted = MESH_PREFIX.replace(/::\/48$/, ':aaaa::/64') as Ipv6Prefix
   await start([4, 5], wanted)
   await time.advance(10_000)
-  const prefixes = current().map(n => n.state().prefix)
+  const prefixes = current().map(n => n.services.status().prefix)
   assert.is(new Set(prefixes).size, prefixes.length, 'every node ends on its own /64')
+  // A move never outlives the claim that caused it (issue 19): the saved /64 is still the one asked for.
+  assert.equal([4, 5].map(i => byIndex(i).state().prefix), [wanted, wanted], 'the move is not saved')
   golden('6-collision', meshText(current(), all))
 })
 
