@@ -19,6 +19,7 @@ import { registerInvite } from './invite.ts'
 import { registerRevoke } from './revoke.ts'
 import { registerPsk } from './psk.ts'
 import { registerRevocation } from './revocation.ts'
+import { registerPing } from './ping.ts'
 
 function buildProgram (): Command {
   const program = new Command('gridmesh')
@@ -36,6 +37,7 @@ function buildProgram (): Command {
   registerRevoke(program)
   registerPsk(program)
   registerRevocation(program)
+  registerPing(program)
   // Every command at every depth: one-line usage errors, no flag swallowed as a value.
   configureUsage(program)
   return program

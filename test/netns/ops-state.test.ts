@@ -1,7 +1,7 @@
 /**
  * Issue 18 with real daemons: peers shows wgPublicKey and a summary line,
  * the tables' short PeerId form and a PeerId end work as `routes --explain`
- * input, a workload whose namespace is deleted shows `gone` with its veth
+ * input, `gridmesh ping` shows the path over a direct and a relayed link, a workload whose namespace is deleted shows `gone` with its veth
  * removed, and a restart right after kill -9 goes ahead.
  */
 import { test } from 'uvu'
@@ -20,7 +20,7 @@ let ns = ''
 const cli = (i: number, args: readonly string[]): ReturnType<MeshLab['cli']> => m.cli(i, [...args, '--admin-socket', m.adminSocket(i)])
 
 test.before(async () => {
-  m = await createMeshLab({ hosts: 2, mesh: 'ops' })
+  m = await createMeshLab({ hosts: 3, mesh: 'ops' })
   ns = `${m.lab.id}-ow`
   await run('ip', ['netns', 'add', ns])
 })
@@ -28,9 +28,9 @@ test.after(async () => {
   try { await m.destroy() } finally { if (ns !== '') await run('ip', ['netns', 'del', ns]).catch(() => undefined) }
 })
 
-test('a 2-host mesh comes up', async () => {
-  m.start(1); m.start(2)
-  await m.waitFullMesh([1, 2], 90_000)
+test('a 3-host mesh comes up', async () => {
+  for (const i of [1, 2, 3]) m.start(i)
+  await m.waitFullMesh([1, 2, 3], 90_000)
 })
 
 test('peers: wgPublicKey in --json, a summary line in the table', async () => {
@@ -40,7 +40,32 @@ test('peers: wgPublicKey in --json, a summary line in the table', async () => {
   const rows = JSON.parse(r.stdout) as PeerRow[]
   assert.is(rows.find(p => p.peerId === other.peerId)?.wgPublicKey, other.wgPublicKey)
   const t = await cli(1, ['peers'])
-  assert.is(t.stdout.trimEnd().split('\n').at(-1), '1/1 direct', t.stdout)
+  assert.is(t.stdout.trimEnd().split('\n').at(-1), '2/2 direct', t.stdout)
+})
+
+interface PingJson { peerId: string, path: { kind: string, via: string | null, path: string[] }, probes: Array<{ seq: number, rttMs: number | null }>, received: number, lossPct: number }
+
+test('gridmesh ping: a direct path, then a relayed one after a cut, with RTT per probe and loss', async () => {
+  const two = await m.status(2)
+  const direct = await cli(1, ['ping', shortPeerId(two.peerId), '--count', '3'])
+  assert.is(direct.code, 0, direct.stderr + direct.stdout)
+  assert.match(direct.stdout, /path direct\n/)
+  assert.match(direct.stdout, /reply from .*: seq=1 time=[\d.]+ ms/)
+  assert.match(direct.stdout, /--- 3 sent, \d received, \d+% loss/)
+  await m.lab.cut(1, 2)
+  try {
+    await waitFor(async () => (await m.peers(1)).find(p => p.peerId === two.peerId)?.state === 'relayed', { what: '1>2 relayed', timeoutMs: 30_000, intervalMs: 300 })
+    const three = (await m.status(3)).peerId
+    const r = await cli(1, ['ping', two.address, '--count', '3', '--json'])
+    assert.is(r.code, 0, r.stderr)
+    const p = JSON.parse(r.stdout) as PingJson
+    assert.equal([p.peerId, p.path.kind, p.path.via], [two.peerId, 'relayed', three])
+    assert.is(p.path.path.at(1), three)
+    assert.is(p.probes.length, 3)
+    assert.ok(p.received >= 1, `no reply over the relay: ${r.stdout}`)
+    const human = await cli(1, ['ping', two.peerId.slice(-8), '--count', '1'])
+    assert.match(human.stdout, new RegExp(`path relayed via ${shortPeerId(three).replace('…', '.')}`))
+  } finally { await m.lab.heal(1, 2) }
 })
 
 test('routes --explain takes the short form of the tables and a PeerId end', async () => {
