@@ -20,6 +20,7 @@ import { registerRevoke } from './revoke.ts'
 import { registerPsk } from './psk.ts'
 import { registerRevocation } from './revocation.ts'
 import { registerPing } from './ping.ts'
+import { registerDoctor } from './doctor.ts'
 
 function buildProgram (): Command {
   const program = new Command('gridmesh')
@@ -38,6 +39,7 @@ function buildProgram (): Command {
   registerPsk(program)
   registerRevocation(program)
   registerPing(program)
+  registerDoctor(program)
   // Every command at every depth: one-line usage errors, no flag swallowed as a value.
   configureUsage(program)
   return program

@@ -1,7 +1,8 @@
 /**
  * Issue 18 with real daemons: peers shows wgPublicKey and a summary line,
  * the tables' short PeerId form and a PeerId end work as `routes --explain`
- * input, `gridmesh ping` shows the path over a direct and a relayed link, a workload whose namespace is deleted shows `gone` with its veth
+ * input, `gridmesh ping` shows the path over a direct and a relayed link,
+ * `gridmesh doctor` passes a healthy node and names two broken setups, a workload whose namespace is deleted shows `gone` with its veth
  * removed, and a restart right after kill -9 goes ahead.
  */
 import { test } from 'uvu'
@@ -79,6 +80,29 @@ test('routes --explain takes the short form of the tables and a PeerId end', asy
   assert.is(bad.code, 1)
   assert.not.match(bad.stderr, /%[0-9A-F]{2}|\?target=/, bad.stderr)
   assert.is(bad.stderr.trimEnd().split('\n').length, 1)
+})
+
+interface CheckJson { name: string, status: string, detail: string, fix?: string }
+
+test('gridmesh doctor: healthy node exits 0; a dead bootstrap and ports held by another daemon fail with fixes', async () => {
+  const boot = `${m.lab.host(1).ipv4}:7700`
+  const healthy = await cli(2, ['doctor', '--mesh', 'ops', '--state-dir', m.stateDir(2), '--bootstrap', boot, '--json'])
+  const h = JSON.parse(healthy.stdout) as CheckJson[]
+  assert.is(healthy.code, 0, healthy.stdout)
+  assert.equal(h.filter(c => c.status === 'fail'), [])
+  assert.is(h.find(c => c.name === 'admin socket')?.status, 'ok')
+  assert.is(h.find(c => c.name === 'bootstrap')?.status, 'ok')
+
+  const deadBoot = await cli(2, ['doctor', '--mesh', 'ops', '--state-dir', m.stateDir(2), '--bootstrap', `${m.lab.host(1).ipv4}:7799`])
+  assert.is(deadBoot.code, 1)
+  assert.match(deadBoot.stdout, /^FAIL {2}bootstrap .*7799/m)
+  assert.match(deadBoot.stdout, /fix: check each address and port/)
+
+  // A second node on this host with the default ports: the running daemon holds them.
+  const second = await m.cli(2, ['doctor', '--mesh', 'other', '--state-dir', '/tmp/none', '--admin-socket', `${m.adminSocket(2)}.other`])
+  assert.is(second.code, 1)
+  assert.match(second.stdout, /^FAIL {2}ports .*UDP 51820 \(--wg-port\)/m)
+  assert.match(second.stdout, /fix: .*--probe-port/)
 })
 
 test('a workload whose namespace is deleted shows gone, and its veth is removed', async () => {
