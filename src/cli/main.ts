@@ -21,6 +21,7 @@ import { registerPsk } from './psk.ts'
 import { registerRevocation } from './revocation.ts'
 import { registerPing } from './ping.ts'
 import { registerDoctor } from './doctor.ts'
+import { registerCompletion } from './completion.ts'
 
 function buildProgram (): Command {
   const program = new Command('gridmesh')
@@ -40,6 +41,7 @@ function buildProgram (): Command {
   registerRevocation(program)
   registerPing(program)
   registerDoctor(program)
+  registerCompletion(program)
   // Every command at every depth: one-line usage errors, no flag swallowed as a value.
   configureUsage(program)
   return program

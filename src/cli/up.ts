@@ -35,6 +35,7 @@ export function registerUp (program: Command): void {
     .option('--token-file <file>', 'closed mesh: read the join token from this file')
     .option('--psk-file <file>', 'libp2p private-network swarm key (0600), from `gridmesh psk generate`')
     .option('--log-level <level>', `fatal|error|warn|info|debug|trace|silent (default ${DEFAULTS.logLevel})`)
+    .option('--log-format <format>', `json|pretty: JSON lines or human-readable lines on stderr (default ${DEFAULTS.logFormat})`)
     .option('--check-config', 'validate the config, print it resolved, and exit without touching the system')
     .action(async (opts: Record<string, unknown>) => {
       const { checkConfig, ...flags } = opts
