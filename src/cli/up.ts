@@ -7,6 +7,7 @@ import { Command } from 'commander'
 import { DEFAULTS } from '../config/schema.ts'
 import { loadConfig } from '../config/load.ts'
 import { allWarnings } from '../config/warnings.ts'
+import { preflight } from '../config/preflight.ts'
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
 
@@ -42,6 +43,7 @@ export function registerUp (program: Command): void {
       const config = loadConfig({ flags, env: process.env })
       // Same validation, same warnings for --check-config (and so the installer) and a real start.
       for (const w of allWarnings(config, process.env)) process.stderr.write(`gridmesh: warning: ${w}\n`)
+      await preflight(config, Date.now())
       if (checkConfig === true) {
         // The join token is a secret: never printed.
         process.stdout.write(JSON.stringify(config.token === undefined ? config : { ...config, token: '[redacted]' }, null, 2) + '\n')
