@@ -20,7 +20,7 @@ import { ipsOfMultiaddrs, ownEndpoints } from './endpoints.ts'
 import { peersView, routesView, statusView } from './views.ts'
 import type { Explanation, GraphView, PeerRow, RevocationResult, RouteRow, StatusView } from '../admin/contract.ts'
 import { explainRoute, reportsFromMembers } from './explain.ts'
-import { renderGraphDot } from './graph-dot.ts'
+import { graphView } from './graph-dot.ts'
 import type { GridmeshMetrics } from '../metrics/registry.ts'
 import type { Config } from '../config/schema.ts'
 import type { Identity } from '../keys/store.ts'
@@ -376,11 +376,9 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
       await membership.publishRevocation(applied.text)
       return { id: applied.id, result: applied.result, revocations: closed?.revocations.size ?? 0 }
     },
-    graph: () => ({
-      dot: renderGraphDot({
-        self, ownPrefix, members: view?.members ?? [], links: links.states(),
-        reports: reportsFromMembers(membership.members()), routes: view?.routes ?? new Map()
-      })
+    graph: () => graphView({
+      self, ownPrefix, members: view?.members ?? [], links: links.states(),
+      reports: reportsFromMembers(membership.members()), routes: view?.routes ?? new Map()
     }),
     stop: async () => {
       for (const fn of undo.reverse()) {

@@ -12,7 +12,7 @@ import { promisify } from 'node:util'
 import { createMeshLab, type MeshLab } from '../../netns/mesh.ts'
 import { waitFor } from '../../netns/lab.ts'
 import { shortPeerId } from '../../src/admin/peer-ref.ts'
-import type { Explanation, PeerRow, WorkloadView } from '../../src/admin/contract.ts'
+import type { Explanation, GraphView, PeerRow, WorkloadView } from '../../src/admin/contract.ts'
 
 const run = promisify(execFile)
 let m: MeshLab
@@ -64,6 +64,11 @@ test('gridmesh ping: a direct path, then a relayed one after a cut, with RTT per
     assert.is(p.path.path.at(1), three)
     assert.is(p.probes.length, 3)
     assert.ok(p.received >= 1, `no reply over the relay: ${r.stdout}`)
+    const g = JSON.parse((await cli(1, ['graph', '--json'])).stdout) as GraphView
+    const one = (await m.status(1)).peerId
+    assert.is(g.edges.find(e => [e.a, e.b].sort().join() === [one, two.peerId].sort().join())?.state, 'down')
+    assert.equal(g.relays.find(r => r.destination === two.peerId)?.via, three)
+    assert.is(g.nodes.length, 3)
     const human = await cli(1, ['ping', two.peerId.slice(-8), '--count', '1'])
     assert.match(human.stdout, new RegExp(`path relayed via ${shortPeerId(three).replace('…', '.')}`))
   } finally { await m.lab.heal(1, 2) }
