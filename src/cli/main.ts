@@ -22,6 +22,7 @@ import { registerRevocation } from './revocation.ts'
 import { registerPing } from './ping.ts'
 import { registerDoctor } from './doctor.ts'
 import { registerCompletion } from './completion.ts'
+import { registerMan } from './man.ts'
 
 function buildProgram (): Command {
   const program = new Command('gridmesh')
@@ -42,6 +43,7 @@ function buildProgram (): Command {
   registerPing(program)
   registerDoctor(program)
   registerCompletion(program)
+  registerMan(program)
   // Every command at every depth: one-line usage errors, no flag swallowed as a value.
   configureUsage(program)
   return program
