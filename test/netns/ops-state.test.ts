@@ -8,6 +8,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { execFile } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { promisify } from 'node:util'
 import { createMeshLab, type MeshLab } from '../../netns/mesh.ts'
 import { waitFor } from '../../netns/lab.ts'
@@ -29,9 +30,12 @@ test.after(async () => {
   try { await m.destroy() } finally { if (ns !== '') await run('ip', ['netns', 'del', ns]).catch(() => undefined) }
 })
 
-test('a 3-host mesh comes up', async () => {
-  for (const i of [1, 2, 3]) m.start(i)
+test('a 3-host mesh comes up (host 3 with --log-format pretty)', async () => {
+  m.start(1); m.start(2); m.start(3, { args: ['--log-format', 'pretty'] })
   await m.waitFullMesh([1, 2, 3], 90_000)
+  const log = readFileSync(m.proc(3)?.logFile ?? '', 'utf8')
+  assert.match(log, /^\d\d:\d\d:\d\d\.\d{3} INFO {2}\[daemon\] node running /m)
+  assert.not.match(log, /^\{"level"/m, 'no JSON lines')
 })
 
 test('peers: wgPublicKey in --json, a summary line in the table', async () => {
