@@ -9,12 +9,12 @@ import { matchPeerRef, shortPeerId } from '../admin/peer-ref.ts'
 import { parseIpv6Address, parseIpv6Prefix, prefixContains } from '../net/prefix.ts'
 import type { PeerRow, RouteRow } from '../admin/contract.ts'
 
-/** resolvePeer finds the member named by a PeerId, the short form, a unique PeerId end, or an address in its /64. */
+/** resolvePeer finds the member named by a PeerId, the short form, a unique PeerId end, its /64, or an address in it. */
 export function resolvePeer (target: string, peers: readonly PeerRow[]): PeerRow {
   const t = target.trim()
-  if (isIPv6(t)) {
-    const addr = parseIpv6Address(t, ErrorCodes.USAGE)
-    const owner = peers.find(p => prefixContains(parseIpv6Prefix(p.prefix, ErrorCodes.USAGE), addr))
+  if (isIPv6(t) || (t.includes('/') && isIPv6(t.split('/')[0] ?? ''))) {
+    const inner = t.includes('/') ? parseIpv6Prefix(t, ErrorCodes.USAGE) : parseIpv6Address(t, ErrorCodes.USAGE)
+    const owner = peers.find(p => prefixContains(parseIpv6Prefix(p.prefix, ErrorCodes.USAGE), inner))
     if (owner === undefined) throw new GridmeshError(ErrorCodes.USAGE, `no member owns ${t}; \`gridmesh peers\` lists every member and its address`)
     return owner
   }

@@ -46,7 +46,7 @@ function runPing (address: string, count: number, timeoutS: number, onProbe: (p:
 export function registerPing (program: Command): void {
   addInspectOptions(program.command('ping')
     .description('ping a member over the mesh and show the path taken (direct or via whom), RTT per probe and loss')
-    .argument('<peer>', 'PeerId, its short form 12D3KooW…abcdef, a unique end of it, or an overlay address')
+    .argument('<peer>', 'PeerId, its short form 12D3KooW…abcdef, a unique end of it, its /64 or an overlay address in it')
     .option('-c, --count <n>', 'probes to send', '4')
     .option('--timeout <s>', 'seconds to wait for each reply', '2'))
     .action(async (target: string, opts: PingOptions) => {

@@ -17,7 +17,7 @@ function row (peerId: string, n: number, state: PeerRow['state'], via: string | 
 const peers = [row(A, 1, 'direct'), row(B, 2, 'relayed', R), row(R, 3, 'direct')]
 
 test('a peer is named by PeerId, short form, unique end or an address in its /64', () => {
-  for (const t of [A, '12D3KooW…UxJPxj', 'UxJPxj', 'fd00:1:2:1::1', 'fd00:1:2:1::abcd']) assert.is(resolvePeer(t, peers).peerId, A, t)
+  for (const t of [A, '12D3KooW…UxJPxj', 'UxJPxj', 'fd00:1:2:1::1', 'fd00:1:2:1::abcd', 'fd00:1:2:1::/64']) assert.is(resolvePeer(t, peers).peerId, A, t)
   for (const [t, why] of [['fd00:9::1', /no member owns/], ['zzzzzz', /no member is/], ['12D3KooW…Xyz', /no member is/]] as Array<[string, RegExp]>) {
     try { resolvePeer(t, peers); assert.unreachable(t) } catch (err) { assert.match((err as Error).message, why) }
   }
