@@ -128,6 +128,8 @@ export interface GraphView {
   readonly edges: readonly GraphEdge[]
   /** The relay routes this node uses: destination peer, relay, full path. */
   readonly relays: ReadonlyArray<{ readonly destination: string, readonly via: string, readonly path: readonly string[] }>
+  /** The relaying this node does: other members' routes (from → to) that pass through it. */
+  readonly relaying: ReadonlyArray<{ readonly from: string, readonly to: string }>
 }
 
 /** `POST /v1/revocations`. */

@@ -17,6 +17,7 @@ import type { MemberInfo } from '../routing/plan.ts'
 import type { PeerIdString, RouteTable } from '../routing/types.ts'
 import type { Ipv6Prefix } from '../net/prefix.ts'
 import type { GraphEdge, GraphView } from '../admin/contract.ts'
+import { relayedPairs } from './relaying.ts'
 
 export interface GraphDotInput {
   readonly self: PeerIdString
@@ -106,9 +107,9 @@ function edgeState (a: EndView, b: EndView): GraphEdge['state'] {
 /**
  * graphView is `GET /v1/graph`: the DOT text and the same graph as data
  * (`gridmesh graph --json`): nodes, one edge per pair with its state and both
- * ends' view, and the relay routes this node uses.
+ * ends' view, the relay routes this node uses and the relaying it does.
  */
-export function graphView (input: GraphDotInput): GraphView {
+export function graphView (input: GraphDotInput & { readonly now: number }): GraphView {
   const nodes = [{ peerId: input.self, prefix: input.ownPrefix }, ...input.members.map(m => ({ peerId: m.peerId, prefix: m.prefix }))]
     .sort((a, b) => (a.peerId < b.peerId ? -1 : 1))
   const onPath = relayEdges(input.routes)
@@ -129,6 +130,7 @@ export function graphView (input: GraphDotInput): GraphView {
     dot: renderGraphDot(input),
     nodes: nodes.map(n => ({ peerId: n.peerId, prefix: n.prefix, address: nodeAddress(n.prefix), self: n.peerId === input.self })),
     edges,
-    relays
+    relays,
+    relaying: relayedPairs({ self: input.self, members: input.members.map(m => m.peerId), links: input.links, reports: input.reports, now: input.now })
   }
 }

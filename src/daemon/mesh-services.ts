@@ -378,7 +378,7 @@ export async function startMeshServices (init: MeshServicesInit): Promise<MeshSe
     },
     graph: () => graphView({
       self, ownPrefix, members: view?.members ?? [], links: links.states(),
-      reports: reportsFromMembers(membership.members()), routes: view?.routes ?? new Map()
+      reports: reportsFromMembers(membership.members()), routes: view?.routes ?? new Map(), now: Date.now()
     }),
     stop: async () => {
       for (const fn of undo.reverse()) {

@@ -73,6 +73,13 @@ test('gridmesh ping: a direct path, then a relayed one after a cut, with RTT per
     assert.is(g.edges.find(e => [e.a, e.b].sort().join() === [one, two.peerId].sort().join())?.state, 'down')
     assert.equal(g.relays.find(r => r.destination === two.peerId)?.via, three)
     assert.is(g.nodes.length, 3)
+    await waitFor(async () => {
+      const r3 = JSON.parse((await cli(3, ['graph', '--json'])).stdout) as GraphView
+      const pairs = r3.relaying.map(x => `${x.from}>${x.to}`).sort()
+      if (pairs.join() !== [`${one}>${two.peerId}`, `${two.peerId}>${one}`].sort().join()) throw new Error(`relaying ${pairs.join()}`)
+      return true
+    }, { what: 'host 3 lists the pairs it relays', timeoutMs: 20_000, intervalMs: 300 })
+    assert.match((await cli(3, ['status'])).stdout, /^relaying for +2 routes: /m)
     const human = await cli(1, ['ping', two.peerId.slice(-8), '--count', '1'])
     assert.match(human.stdout, new RegExp(`path relayed via ${shortPeerId(three).replace('…', '.')}`))
   } finally { await m.lab.heal(1, 2) }

@@ -1,7 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { graphView, renderGraphDot, shortPeer } from '../../../src/daemon/graph-dot.ts'
-import { D, MEMBERS, OWN_PREFIX, S, X, Y, relayScenario, up, view } from './fixtures.ts'
+import { D, MEMBERS, NOW, OWN_PREFIX, S, X, Y, relayScenario, up, view } from './fixtures.ts'
 import type { LinkState } from '../../../src/routing/link-state.ts'
 
 /** Golden: changing the DOT layout is visible here and in `gridmesh graph` output. */
@@ -51,7 +51,7 @@ test('shortPeer keeps short ids and abbreviates long ones', () => {
 
 test('graph --json: the same graph as data: nodes, edges with states and both ends, the relays in use', () => {
   const { links, reports } = relayScenario()
-  const input = { self: S, ownPrefix: OWN_PREFIX, members: MEMBERS, links, reports, routes: view(links, reports).routes }
+  const input = { self: S, ownPrefix: OWN_PREFIX, members: MEMBERS, links, reports, routes: view(links, reports).routes, now: NOW }
   const g = graphView(input)
   assert.is(g.dot, renderGraphDot(input))
   assert.equal(g.nodes.map(n => [n.peerId, n.self]), [[D, false], [S, true], [X, false], [Y, false]])
@@ -62,6 +62,7 @@ test('graph --json: the same graph as data: nodes, edges with states and both en
   assert.equal([edge(X, Y)?.state, edge(X, Y)?.onRelayPath], ['up', false])
   assert.is(g.edges.length, 6)
   assert.equal(g.relays, [{ destination: D, via: X, path: [S, X, D] }])
+  assert.equal(g.relaying, [], 'S is relayed, it relays nobody')
 })
 
 test.run()
