@@ -5,6 +5,7 @@
  * Field vocabulary: docs/LOGGING.md.
  */
 import { pino, type Logger, type DestinationStream, type LevelWithSilent } from 'pino'
+import { prettyDestination } from './log-pretty.ts'
 
 export type { Logger }
 
@@ -23,6 +24,8 @@ export interface RootLoggerInit {
   destination?: DestinationStream
   /** Fields on every line (e.g. the node's peerId). */
   base?: Record<string, unknown>
+  /** `json` (default: one JSON object per line) or `pretty` (for a human at a terminal). */
+  format?: 'json' | 'pretty'
 }
 
 export function createRootLogger (init: RootLoggerInit = {}): Logger {
@@ -31,7 +34,7 @@ export function createRootLogger (init: RootLoggerInit = {}): Logger {
     base: init.base ?? {},
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime
-  }, init.destination ?? pino.destination({ fd: 2, sync: false }))
+  }, init.destination ?? (init.format === 'pretty' ? prettyDestination() : pino.destination({ fd: 2, sync: false })))
 }
 
 /** silentLogger is for unit tests: set TEST_LOGS=1 to see the lines. */

@@ -109,8 +109,28 @@ export interface Explanation {
   readonly now: number
 }
 
-/** `gridmesh graph --json` (without --svg). */
-export interface GraphView { readonly dot: string }
+/** One pair of members and what each end reports about their direct link. */
+export interface GraphEdge {
+  readonly a: string
+  readonly b: string
+  /** `down` when either end says down, `up` when both say up, else `unmeasured`. */
+  readonly state: 'up' | 'down' | 'unmeasured'
+  /** On a relay path this node uses. */
+  readonly onRelayPath: boolean
+  /** a's view, then b's: up (null: not measured) and RTT. */
+  readonly ends: readonly [{ readonly up: boolean | null, readonly rttMs: number | null }, { readonly up: boolean | null, readonly rttMs: number | null }]
+}
+
+/** `gridmesh graph --json` (without --svg): the DOT text and the same graph as data. */
+export interface GraphView {
+  readonly dot: string
+  readonly nodes: ReadonlyArray<{ readonly peerId: string, readonly prefix: string, readonly address: string, readonly self: boolean }>
+  readonly edges: readonly GraphEdge[]
+  /** The relay routes this node uses: destination peer, relay, full path. */
+  readonly relays: ReadonlyArray<{ readonly destination: string, readonly via: string, readonly path: readonly string[] }>
+  /** The relaying this node does: other members' routes (from → to) that pass through it. */
+  readonly relaying: ReadonlyArray<{ readonly from: string, readonly to: string }>
+}
 
 /** `POST /v1/revocations`. */
 export interface RevocationResult { readonly id: string, readonly result: string, readonly revocations: number }

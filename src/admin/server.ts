@@ -9,6 +9,7 @@ import { connect } from 'node:net'
 import { chmod, mkdir, unlink } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { ErrorCodes, GridmeshError, isGridmeshError } from '../errors.ts'
+import { describeSocketPath } from './client.ts'
 import { workloadRoutes } from '../workload/api.ts'
 import type { WorkloadService } from '../workload/manager.ts'
 import type { Explanation, GraphView, PeerRow, ReloadResult, RevocationResult, RouteRow, StatusView } from './contract.ts'
@@ -163,6 +164,11 @@ function probeSocket (path: string): Promise<'live' | 'stale' | 'absent'> {
  * Runs before the daemon changes anything on the system.
  */
 export async function checkAdminSocketFree (path: string): Promise<void> {
+  // Never unlink what is not a socket: a typo must not delete a config file.
+  const kind = describeSocketPath(path)
+  if (kind === 'directory' || kind === 'file' || kind === 'other') {
+    throw new GridmeshError(ErrorCodes.CONFIG_INVALID, `admin socket ${path} is ${kind === 'directory' ? 'a directory' : kind === 'file' ? 'a regular file' : 'a special file'}, not a socket; pick another --admin-socket (default /run/gridmesh/gridmesh.sock)`)
+  }
   const state = await probeSocket(path)
   if (state === 'live') {
     throw new GridmeshError(ErrorCodes.ALREADY_RUNNING, `another gridmesh daemon is answering on ${path}; stop it first (gridmesh leave --admin-socket ${path}) or pick another --admin-socket`)

@@ -2,7 +2,8 @@
  * `gridmesh graph`: the mesh as this node sees it, as Graphviz DOT (links as
  * both ends report them, relay paths in use in bold blue). `--svg FILE` pipes
  * the DOT through `dot -Tsvg` into FILE (`--svg` alone: SVG on stdout);
- * `--json` prints `{ dot }`.
+ * `--json` prints the graph as data (`nodes`, `edges` with their states,
+ * `relays`) and the DOT text (`dot`).
  */
 import { spawn } from 'node:child_process'
 import type { Command } from 'commander'
@@ -33,14 +34,15 @@ export function registerGraph (program: Command): void {
   addInspectOptions(program.command('graph').description('print the mesh as Graphviz DOT: members, link states, relay paths in use'))
     .option('--svg [file]', 'render SVG with graphviz `dot` into FILE (without FILE: to stdout) instead of printing DOT')
     .action(async (opts: InspectOptions & { svg?: string | true }) => {
-      const { dot } = await call(opts, 'GET /v1/graph')
+      const graph = await call(opts, 'GET /v1/graph')
+      const { dot } = graph
       if (opts.svg !== undefined) {
         const file = opts.svg === true ? null : opts.svg
         await renderSvg(dot, file)
         if (opts.json === true && file !== null) printJson({ svg: file })
         return
       }
-      if (opts.json === true) printJson({ dot })
+      if (opts.json === true) printJson(graph)
       else process.stdout.write(dot)
     })
 }

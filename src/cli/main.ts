@@ -20,6 +20,10 @@ import { registerRevoke } from './revoke.ts'
 import { registerPsk } from './psk.ts'
 import { registerRevocation } from './revocation.ts'
 import { registerReload } from './reload.ts'
+import { registerPing } from './ping.ts'
+import { registerDoctor } from './doctor.ts'
+import { registerCompletion } from './completion.ts'
+import { registerMan } from './man.ts'
 
 function buildProgram (): Command {
   const program = new Command('gridmesh')
@@ -38,6 +42,10 @@ function buildProgram (): Command {
   registerPsk(program)
   registerRevocation(program)
   registerReload(program)
+  registerPing(program)
+  registerDoctor(program)
+  registerCompletion(program)
+  registerMan(program)
   // Every command at every depth: one-line usage errors, no flag swallowed as a value.
   configureUsage(program)
   return program

@@ -7,6 +7,7 @@ import { Command } from 'commander'
 import { DEFAULTS } from '../config/schema.ts'
 import { loadConfig } from '../config/load.ts'
 import { allWarnings } from '../config/warnings.ts'
+import { preflight } from '../config/preflight.ts'
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
 
@@ -35,12 +36,14 @@ export function registerUp (program: Command): void {
     .option('--token-file <file>', 'closed mesh: read the join token from this file')
     .option('--psk-file <file>', 'libp2p private-network swarm key (0600), from `gridmesh psk generate`')
     .option('--log-level <level>', `fatal|error|warn|info|debug|trace|silent (default ${DEFAULTS.logLevel})`)
+    .option('--log-format <format>', `json|pretty: JSON lines or human-readable lines on stderr (default ${DEFAULTS.logFormat})`)
     .option('--check-config', 'validate the config, print it resolved, and exit without touching the system')
     .action(async (opts: Record<string, unknown>) => {
       const { checkConfig, ...flags } = opts
       const config = loadConfig({ flags, env: process.env })
       // Same validation, same warnings for --check-config (and so the installer) and a real start.
       for (const w of allWarnings(config, process.env)) process.stderr.write(`gridmesh: warning: ${w}\n`)
+      await preflight(config, Date.now())
       if (checkConfig === true) {
         // The join token is a secret: never printed.
         process.stdout.write(JSON.stringify(config.token === undefined ? config : { ...config, token: '[redacted]' }, null, 2) + '\n')

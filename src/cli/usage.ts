@@ -42,15 +42,17 @@ export function usageLine (command: string, raw: string): string {
 
 /**
  * guardOptionValues makes every value-taking option of `cmd` refuse a value
- * that is another flag, so it reads as "needs a value" instead of shifting
- * every later argument. Negative numbers are values, not flags.
+ * that is one of the command's own flags (`--explain --admin-socket X`), so
+ * it reads as "needs a value" instead of shifting every later argument.
+ * Other values starting with a dash (`--reason -x`, negative numbers) pass.
  */
 export function guardOptionValues (cmd: Command): void {
+  const flags = new Set(['--help', '-h', ...cmd.options.flatMap(o => [o.long, o.short].filter((f): f is string => f !== undefined))])
   for (const opt of cmd.options) {
     if (!opt.required) continue
     const parse = opt.parseArg
     opt.parseArg = <T>(value: string, previous: T): T => {
-      if (/^--?[a-zA-Z]/.test(value)) throw new InvalidArgumentError(`${opt.long ?? opt.flags} needs a value, not the flag ${value}`)
+      if (flags.has(value.split('=')[0] ?? value)) throw new InvalidArgumentError(`${opt.long ?? opt.flags} needs a value, not the flag ${value}`)
       return (parse === undefined ? value : parse(value, previous)) as T
     }
   }

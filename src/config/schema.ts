@@ -23,6 +23,7 @@ export const DEFAULTS = {
   adminSocket: '/run/gridmesh/gridmesh.sock',
   mtu: 1420,
   logLevel: 'info',
+  logFormat: 'json',
   /** Membership heartbeats: link changes and leaves are announced at once; this paces the rest. */
   heartbeatMs: 2000,
   /** Direct-link probes: a link is down after 3 consecutive probes go unanswered within the timeout. */
@@ -89,6 +90,8 @@ export const configSchema = z.object({
   prefix: z.string().optional(),
   mtu: z.number().int().min(1280).max(9000).default(DEFAULTS.mtu),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(DEFAULTS.logLevel),
+  /** `json` (one object per line, for journald and log shippers) or `pretty` (for a terminal). */
+  logFormat: z.enum(['json', 'pretty']).default(DEFAULTS.logFormat),
   heartbeatMs: z.number().int().min(100).max(60_000).default(DEFAULTS.heartbeatMs),
   probeIntervalMs: z.number().int().min(20).max(60_000).default(DEFAULTS.probeIntervalMs),
   probeTimeoutMs: z.number().int().min(50).max(60_000).default(DEFAULTS.probeTimeoutMs),

@@ -16,6 +16,8 @@ import type { LinkState } from '../routing/link-state.ts'
 import type { MemberInfo } from '../routing/plan.ts'
 import type { PeerIdString, RouteTable } from '../routing/types.ts'
 import type { Ipv6Prefix } from '../net/prefix.ts'
+import type { GraphEdge, GraphView } from '../admin/contract.ts'
+import { relayedPairs } from './relaying.ts'
 
 export interface GraphDotInput {
   readonly self: PeerIdString
@@ -94,4 +96,41 @@ export function renderGraphDot (input: GraphDotInput): string {
   }
   lines.push('}')
   return lines.join('\n') + '\n'
+}
+
+/** edgeState is what both ends report: down when either says down, up when both say up, else unmeasured. */
+function edgeState (a: EndView, b: EndView): GraphEdge['state'] {
+  if (a.up === false || b.up === false) return 'down'
+  return a.up === true && b.up === true ? 'up' : 'unmeasured'
+}
+
+/**
+ * graphView is `GET /v1/graph`: the DOT text and the same graph as data
+ * (`gridmesh graph --json`): nodes, one edge per pair with its state and both
+ * ends' view, the relay routes this node uses and the relaying it does.
+ */
+export function graphView (input: GraphDotInput & { readonly now: number }): GraphView {
+  const nodes = [{ peerId: input.self, prefix: input.ownPrefix }, ...input.members.map(m => ({ peerId: m.peerId, prefix: m.prefix }))]
+    .sort((a, b) => (a.peerId < b.peerId ? -1 : 1))
+  const onPath = relayEdges(input.routes)
+  const edges: GraphEdge[] = []
+  for (let i = 0; i < nodes.length; i++) {
+    for (let j = i + 1; j < nodes.length; j++) {
+      const a = (nodes[i] as { peerId: string }).peerId
+      const b = (nodes[j] as { peerId: string }).peerId
+      const ea = endView(input, a, b)
+      const eb = endView(input, b, a)
+      edges.push({ a, b, state: edgeState(ea, eb), onRelayPath: onPath.has(pairKey(a, b)), ends: [ea, eb] })
+    }
+  }
+  const relays = [...input.routes.entries()].filter(([, r]) => r.kind === 'relay')
+    .map(([destination, r]) => ({ destination, via: r.via, path: r.path }))
+    .sort((x, y) => (x.destination < y.destination ? -1 : 1))
+  return {
+    dot: renderGraphDot(input),
+    nodes: nodes.map(n => ({ peerId: n.peerId, prefix: n.prefix, address: nodeAddress(n.prefix), self: n.peerId === input.self })),
+    edges,
+    relays,
+    relaying: relayedPairs({ self: input.self, members: input.members.map(m => m.peerId), links: input.links, reports: input.reports, now: input.now })
+  }
 }

@@ -7,7 +7,7 @@ import { ErrorCodes, GridmeshError } from '../errors.ts'
 import { linkAddress, nodeAddress } from '../mesh/allocation.ts'
 import { peersView, routesView, statusView } from './views.ts'
 import { explainRoute, reportsFromMembers } from './explain.ts'
-import { renderGraphDot } from './graph-dot.ts'
+import { graphView } from './graph-dot.ts'
 import type { MemberSnapshot } from '../mesh/member-table.ts'
 import type { MeshView } from '../routing/mesh-view.ts'
 import type { LinkState } from '../routing/link-state.ts'
@@ -80,12 +80,10 @@ export function createNodeViews (s: ViewSource): NodeViews {
     },
     graph: () => {
       const view = s.view()
-      return {
-        dot: renderGraphDot({
-          self: s.self, ownPrefix: s.ownPrefix(), members: view?.members ?? [], links: s.links(),
-          reports: reportsFromMembers(s.members()), routes: view?.routes ?? new Map()
-        })
-      }
+      return graphView({
+        self: s.self, ownPrefix: s.ownPrefix(), members: view?.members ?? [], links: s.links(),
+        reports: reportsFromMembers(s.members()), routes: view?.routes ?? new Map(), now: s.now()
+      })
     }
   }
 }

@@ -21,7 +21,7 @@ const STOP_DEADLINE_MS = 10_000
  */
 export async function runDaemon (config: Config, sources: ConfigSources = { flags: {}, env: {} }): Promise<void> {
   const t0 = performance.now()
-  const logger = createRootLogger({ level: config.logLevel })
+  const logger = createRootLogger({ level: config.logLevel, format: config.logFormat })
   const counters: NodeCounters = { unhandled: 0 }
   // Peer input must never kill the daemon; anything that escapes is a bug we count and log.
   process.on('unhandledRejection', (err) => { counters.unhandled++; logger.error({ err }, 'unhandled rejection') })

@@ -22,8 +22,11 @@ export interface WorkloadView {
   readonly address: string
   /** Host-side veth. */
   readonly interface: string
-  /** `up` when its link was applied; `missing-netns` or `error` with `error` saying why. */
-  readonly state: 'up' | 'missing-netns' | 'error'
+  /**
+   * `up` when its link was applied; `missing-netns` (absent at start), `gone`
+   * (its namespace was deleted while it ran) or `error`, with `error` saying why.
+   */
+  readonly state: 'up' | 'missing-netns' | 'gone' | 'error'
   readonly error?: string
 }
 
@@ -55,6 +58,9 @@ export interface WorkloadManagerInit {
   readonly mtu: number
 }
 
+/** How often the manager looks for workload namespaces that vanished. */
+export const SWEEP_MS = 5_000
+
 const refuse = (message: string): GridmeshError => new GridmeshError(ErrorCodes.ADMIN_REQUEST, message)
 
 /** createWorkloadManager wires the manager; nothing happens until start(). */
@@ -62,7 +68,7 @@ export function createWorkloadManager (components: WorkloadManagerComponents, in
   const { driver } = components
   const log = components.logger
   let entries: WorkloadEntry[] = []
-  const problems = new Map<string, { state: 'missing-netns' | 'error', error: string }>()
+  const problems = new Map<string, { state: 'missing-netns' | 'gone' | 'error', error: string }>()
   let queue: Promise<unknown> = Promise.resolve()
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
     const next = queue.then(fn, fn)
@@ -135,6 +141,31 @@ export function createWorkloadManager (components: WorkloadManagerComponents, in
     return shown
   }
 
+  // --- ops (issue 18): namespaces that vanish while the node runs -----------
+  /**
+   * sweep marks a workload whose namespace was deleted (`ip netns del`) as
+   * `gone` and removes its host veth (the kernel drops the pair with the
+   * namespace; this makes sure), keeping the entry and its address so a
+   * re-created namespace gets it back; such a workload is restored then.
+   * Runs on every list and every SWEEP_MS.
+   */
+  const sweep = async (): Promise<void> => {
+    for (const e of entries) {
+      const p = problems.get(e.name)
+      if (p?.state === 'error') continue
+      const exists = await driver.netnsExists(e.netns)
+      if (!exists && p === undefined) {
+        problems.set(e.name, { state: 'gone', error: `network namespace ${e.netns} was deleted; its veth was removed (re-create the namespace to restore it, or \`gridmesh workload remove ${e.name}\`)` })
+        await driver.remove(hostIfname(e.name)).catch((err: unknown) => { log.warn({ workload: e.name, err }, 'removing the veth of a vanished namespace failed') })
+        log.warn({ workload: e.name, netns: e.netns }, 'workload namespace deleted; workload is gone, its veth removed')
+      } else if (exists && p !== undefined) {
+        await restore(e)
+      }
+    }
+  }
+  let sweeper: ReturnType<typeof setInterval> | null = null
+  // --- end ops -----------------------------------------------------------------
+
   return {
     start: () => serial(async () => {
       entries = await loadWorkloads(init.stateDir)
@@ -144,11 +175,14 @@ export function createWorkloadManager (components: WorkloadManagerComponents, in
         await driver.remove(stale)
       }
       for (const e of entries) await restore(e)
+      sweeper = setInterval(() => { void serial(sweep).catch((err: unknown) => { log.warn({ err }, 'workload sweep failed') }) }, SWEEP_MS)
+      sweeper.unref()
     }),
     stop: () => serial(async () => {
+      if (sweeper !== null) { clearInterval(sweeper); sweeper = null }
       for (const ifname of await driver.list()) await driver.remove(ifname)
     }),
-    list: () => serial(async () => entries.map(view)),
+    list: () => serial(async () => { await sweep(); return entries.map(view) }),
     add: req => serial(() => add(req)),
     remove: name => serial(() => remove(name))
   }

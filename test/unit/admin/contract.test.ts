@@ -74,7 +74,7 @@ test('a daemon refusal names the command, never the percent-encoded URL', () => 
     status: () => ({}) as StatusView, peers: () => [], routes: () => [], leave: async () => {},
     inspect: {
       explain: (t) => { throw new GridmeshError(ErrorCodes.ADMIN_REQUEST, `no member's PeerId is or ends with "${t}"`) },
-      graph: () => ({ dot: '' })
+      graph: () => ({ dot: '', nodes: [], edges: [], relays: [], relaying: [] })
     }
   })
   try {

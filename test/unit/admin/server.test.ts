@@ -52,6 +52,23 @@ test('leave rejects unknown fields with a reason and does not leave', () => with
   } finally { await closeAdmin(server, path) }
 }))
 
+test('an admin socket path that is a regular file or a directory is refused, never deleted', () => withSocket(async path => {
+  const { mkdir, writeFile, readFile } = await import('node:fs/promises')
+  const { dirname } = await import('node:path')
+  await mkdir(dirname(path), { recursive: true })
+  await writeFile(path, 'mesh: keep-me\n')
+  for (const expected of [/is a regular file, not a socket/, /is a directory, not a socket/]) {
+    const err = await listenAdmin(path, services()).then(async s => { await closeAdmin(s, path); return null }, (e: { code: string, message: string }) => e)
+    assert.is(err?.code, ErrorCodes.CONFIG_INVALID)
+    assert.match(err?.message ?? '', expected)
+    if (expected.source.includes('regular')) {
+      assert.is(await readFile(path, 'utf8'), 'mesh: keep-me\n', 'the file is kept')
+      await rm(path)
+      await mkdir(path)
+    }
+  }
+}))
+
 test('a second daemon on the same socket is refused', () => withSocket(async path => {
   const server = await listenAdmin(path, services())
   try {

@@ -33,6 +33,8 @@ test('a value-taking flag followed by another flag says it needs a value, in one
   const r = await cli('up', '--wg-port', '--mesh', 'x', '--check-config')
   assert.is(r.code, 2)
   assert.is(r.stderr, 'gridmesh up: --wg-port needs a value, not the flag --mesh; see `gridmesh up --help`\n')
+  const dash = await cli('up', '--mesh', 'x', '--state-dir', '/var/lib/gridmesh', '--interface', '-odd', '--check-config')
+  assert.is(dash.code, 0, `a value that merely starts with a dash is still a value: ${dash.stderr}`)
 })
 
 test('usage errors are one line with a hint', async () => {

@@ -13,6 +13,10 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { loadConfig } from '../../../src/config/load.ts'
 import { allWarnings, envWarnings } from '../../../src/config/warnings.ts'
+import { preflight } from '../../../src/config/preflight.ts'
+import { generateSwarmKey } from '../../../src/keys/swarm-key.ts'
+import { formatAuthorityId } from '../../../src/admission/authority.ts'
+import { newAuthority } from '../admission/helpers.ts'
 import { ErrorCodes, isGridmeshError } from '../../../src/errors.ts'
 
 const run = promisify(execFile)
@@ -71,6 +75,28 @@ test('gridmesh up --check-config: exit 2 and one line for each refused config, w
     assert.is(lines.length, 2, ok.stderr)
     assert.match(lines[0] ?? '', /^gridmesh: warning: mesh prefix 2001:db8::\/48 is not a unique local/)
     assert.match(lines[1] ?? '', /^gridmesh: warning: env GRIDMESH_WG_PROT .* did you mean GRIDMESH_WG_PORT\?$/)
+  } finally { await rm(dir, { recursive: true, force: true }) }
+})
+
+test('files the config names are checked like up checks them: psk file, join token', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'gm-preflight-'))
+  try {
+    const refusedAsync = async (flags: Record<string, unknown>, why: RegExp): Promise<void> => {
+      const err = await preflight(loadConfig({ flags: { ...base, ...flags }, env: {} }), Date.now()).then(() => null, (e: { code?: string, message: string }) => e)
+      assert.is(err?.code, ErrorCodes.CONFIG_INVALID, JSON.stringify(flags))
+      assert.match(err?.message ?? '', why)
+    }
+    await refusedAsync({ pskFile: join(dir, 'none.key') }, /psk file .* does not exist/)
+    await writeFile(join(dir, 'bad.key'), 'nope', { mode: 0o600 })
+    await refusedAsync({ pskFile: join(dir, 'bad.key') }, /is not a swarm key/)
+    await writeFile(join(dir, 'good.key'), generateSwarmKey(), { mode: 0o600 })
+    await preflight(loadConfig({ flags: { ...base, pskFile: join(dir, 'good.key') }, env: {} }), Date.now())
+    const authority = formatAuthorityId('lab', (await newAuthority()).publicKey)
+    await writeFile(join(dir, 'join.token'), 'gmt1.garbage.x\n')
+    await refusedAsync({ authority, tokenFile: join(dir, 'join.token') }, /join token from --token-file .* refused \(token-malformed\)/)
+    await refusedAsync({ authority, tokenFile: join(dir, 'nope.token') }, /cannot read --token-file/)
+    const r = await run(GRIDMESH, ['up', '--mesh', 'lab', '--state-dir', dir, '--psk-file', join(dir, 'none.key'), '--check-config']).then(() => null, (e: { code: number }) => e)
+    assert.is(r?.code, 2, '--check-config refuses what up refuses')
   } finally { await rm(dir, { recursive: true, force: true }) }
 })
 

@@ -74,7 +74,7 @@ const server = await listenAdmin(sock, {
   workloads,
   inspect: {
     explain: target => ({ peerId: resolveTarget('self', ownPrefix, members, target).peerId }) as unknown as Explanation,
-    graph: () => ({ dot: 'graph gridmesh {}\n' })
+    graph: () => ({ dot: 'graph gridmesh {}\n', nodes: [], edges: [], relays: [], relaying: [] })
   }
 })
 

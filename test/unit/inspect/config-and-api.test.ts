@@ -49,7 +49,7 @@ test('admin API: explain passes ?target=, 400 for missing or refused targets; gr
         if (target === 'nope') throw new GridmeshError(ErrorCodes.ADMIN_REQUEST, 'no member owns nope')
         return { kind: 'direct' } as Explanation
       },
-      graph: () => ({ dot: 'graph gridmesh {\n}\n' })
+      graph: () => ({ dot: 'graph gridmesh {\n}\n', nodes: [], edges: [], relays: [], relaying: [] })
     }
   }))
   await new Promise<void>(resolve => server.listen(path, resolve))
@@ -64,7 +64,7 @@ test('admin API: explain passes ?target=, 400 for missing or refused targets; gr
         assert.match((err as Error).message, why)
       }
     }
-    assert.equal(await adminRequest(path, 'GET', '/v1/graph'), { dot: 'graph gridmesh {\n}\n' })
+    assert.equal(await adminRequest(path, 'GET', '/v1/graph'), { dot: 'graph gridmesh {\n}\n', nodes: [], edges: [], relays: [], relaying: [] })
     await adminRequest(path, 'POST', '/v1/graph').then(() => assert.unreachable('POST accepted'), (err: Error) => { assert.match(err.message, /not allowed/) })
   } finally {
     await new Promise<void>(resolve => { server.close(() => { resolve() }) })

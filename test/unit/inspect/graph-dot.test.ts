@@ -1,7 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { renderGraphDot, shortPeer } from '../../../src/daemon/graph-dot.ts'
-import { D, MEMBERS, OWN_PREFIX, S, X, relayScenario, up, view } from './fixtures.ts'
+import { graphView, renderGraphDot, shortPeer } from '../../../src/daemon/graph-dot.ts'
+import { D, MEMBERS, NOW, OWN_PREFIX, S, X, Y, relayScenario, up, view } from './fixtures.ts'
 import type { LinkState } from '../../../src/routing/link-state.ts'
 
 /** Golden: changing the DOT layout is visible here and in `gridmesh graph` output. */
@@ -47,6 +47,22 @@ test('edges nobody measured are dotted grey; a one-sided down is dashed red', ()
 test('shortPeer keeps short ids and abbreviates long ones', () => {
   assert.is(shortPeer('PeerSelf'), 'PeerSelf')
   assert.is(shortPeer('12D3KooWAbCdEfGhIjKlMnOpQrStUv'), '12D3KooW…QrStUv')
+})
+
+test('graph --json: the same graph as data: nodes, edges with states and both ends, the relays in use', () => {
+  const { links, reports } = relayScenario()
+  const input = { self: S, ownPrefix: OWN_PREFIX, members: MEMBERS, links, reports, routes: view(links, reports).routes, now: NOW }
+  const g = graphView(input)
+  assert.is(g.dot, renderGraphDot(input))
+  assert.equal(g.nodes.map(n => [n.peerId, n.self]), [[D, false], [S, true], [X, false], [Y, false]])
+  assert.is(g.nodes.find(n => n.peerId === D)?.address, 'fd12:3456:789a:12::1')
+  const edge = (a: string, b: string): typeof g.edges[number] | undefined => g.edges.find(e => e.a === a && e.b === b)
+  assert.equal([edge(D, S)?.state, edge(D, S)?.onRelayPath, edge(D, S)?.ends], ['down', false, [{ up: false, rttMs: 1.2 }, { up: false, rttMs: 1.2 }]])
+  assert.equal([edge(D, X)?.state, edge(D, X)?.onRelayPath], ['up', true])
+  assert.equal([edge(X, Y)?.state, edge(X, Y)?.onRelayPath], ['up', false])
+  assert.is(g.edges.length, 6)
+  assert.equal(g.relays, [{ destination: D, via: X, path: [S, X, D] }])
+  assert.equal(g.relaying, [], 'S is relayed, it relays nobody')
 })
 
 test.run()
