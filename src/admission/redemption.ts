@@ -36,6 +36,9 @@ import { memberUntilOf, membershipEnded, tokenExpired, verifyTokenClaims } from 
 import type { JoinToken, TokenClaims, TrustAnchor } from './token.ts'
 
 /** Largest redemption we try to parse: the embedded claims envelope plus ~200 bytes. */
+/** The file in the state dir that holds this node's redemption (it outlives the token's redeem-by date). */
+export const REDEMPTION_FILE = 'membership.redemption'
+
 export const MAX_REDEMPTION_BYTES = 1536
 
 /** Domain and payload type the token key signs redemptions under. */

@@ -3,12 +3,16 @@
  * files the config names, checked for `--check-config` (and so the
  * installer) too. A psk file that is missing, readable by others or not a
  * swarm key; a join token (flag or file) that is malformed, not signed by
- * the configured authority, for another mesh, or expired. Everything here is
+ * the configured authority, for another mesh, or expired (unless this node
+ * already redeemed a token: its saved membership outlives the token's
+ * redeem-by date, and the start decides with it). Everything here is
  * CONFIG_INVALID (exit 2), one line. Reads files; changes nothing.
  */
-import { readFile } from 'node:fs/promises'
+import { access, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { parseAuthorityId } from '../admission/authority.ts'
 import { decodeToken, verifyToken } from '../admission/token.ts'
+import { REDEMPTION_FILE } from '../admission/redemption.ts'
 import { loadSwarmKey } from '../keys/swarm-key.ts'
 import { ErrorCodes, GridmeshError, isGridmeshError } from '../errors.ts'
 import type { Config } from './schema.ts'
@@ -34,6 +38,12 @@ export async function preflight (config: Config, now: number): Promise<void> {
     await verifyToken(await decodeToken(given.text), { mesh: authority.mesh, authority: authority.publicKey, now })
   } catch (err) {
     if (!isGridmeshError(err)) throw err
+    if (err.meta?.reason === 'token-expired' && await hasRedemption(config.stateDir)) return
     throw new GridmeshError(ErrorCodes.CONFIG_INVALID, `join token from ${given.from} refused (${String(err.meta?.reason ?? 'invalid')}): ${err.message}`)
   }
+}
+
+/** hasRedemption: this node redeemed a token before. */
+async function hasRedemption (stateDir: string): Promise<boolean> {
+  try { await access(join(stateDir, REDEMPTION_FILE)); return true } catch { return false }
 }

@@ -18,7 +18,7 @@ import { join } from 'node:path'
 import { parseAuthorityId } from '../admission/authority.ts'
 import { decodeToken, memberUntilOf, membershipEnded } from '../admission/token.ts'
 import { TOKEN_FILE, loadToken } from '../admission/token-store.ts'
-import { redeemToken, verifyRedemption } from '../admission/redemption.ts'
+import { REDEMPTION_FILE, redeemToken, verifyRedemption } from '../admission/redemption.ts'
 import { RevocationSet } from '../admission/revocation-set.ts'
 import { fromBase64url, toBase64url } from '../admission/codec.ts'
 import { ErrorCodes, GridmeshError, isGridmeshError } from '../errors.ts'
@@ -37,8 +37,7 @@ import type { Config } from '../config/schema.ts'
 
 /** File of the revocations this node knows (the signed `gmr1.` strings). */
 export const REVOCATIONS_FILE = 'revocations.json'
-/** File of this node's token redemption (its membership, carried in every certificate). */
-export const REDEMPTION_FILE = 'membership.redemption'
+export { REDEMPTION_FILE } from '../admission/redemption.ts'
 
 /** What a closed-mesh node runs with. */
 export interface ClosedMesh {

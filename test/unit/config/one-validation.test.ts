@@ -16,7 +16,9 @@ import { allWarnings, envWarnings } from '../../../src/config/warnings.ts'
 import { preflight } from '../../../src/config/preflight.ts'
 import { generateSwarmKey } from '../../../src/keys/swarm-key.ts'
 import { formatAuthorityId } from '../../../src/admission/authority.ts'
-import { newAuthority } from '../admission/helpers.ts'
+import { newAuthority, newToken, DAY, NOW } from '../admission/helpers.ts'
+import { encodeToken } from '../../../src/admission/token.ts'
+import { REDEMPTION_FILE } from '../../../src/admission/redemption.ts'
 import { ErrorCodes, isGridmeshError } from '../../../src/errors.ts'
 
 const run = promisify(execFile)
@@ -97,6 +99,22 @@ test('files the config names are checked like up checks them: psk file, join tok
     await refusedAsync({ authority, tokenFile: join(dir, 'nope.token') }, /cannot read --token-file/)
     const r = await run(GRIDMESH, ['up', '--mesh', 'lab', '--state-dir', dir, '--psk-file', join(dir, 'none.key'), '--check-config']).then(() => null, (e: { code: number }) => e)
     assert.is(r?.code, 2, '--check-config refuses what up refuses')
+  } finally { await rm(dir, { recursive: true, force: true }) }
+})
+
+test('an expired join token is refused only where the node has not redeemed one: a saved membership outlives the redeem-by date', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'gm-preflight-'))
+  try {
+    const key = await newAuthority()
+    const authority = formatAuthorityId('testmesh', key.publicKey)
+    await writeFile(join(dir, 'join.token'), encodeToken(await newToken(key)) + '\n', { mode: 0o600 })
+    const config = loadConfig({ flags: { mesh: 'testmesh', stateDir: dir, authority, tokenFile: join(dir, 'join.token') }, env: {} })
+    const late = NOW + 8 * DAY
+    const err = await preflight(config, late).then(() => null, (e: { code?: string, message: string }) => e)
+    assert.is(err?.code, ErrorCodes.CONFIG_INVALID, 'a fresh node cannot join with an expired token')
+    assert.match(err?.message ?? '', /token-expired/)
+    await writeFile(join(dir, REDEMPTION_FILE), 'x\n', { mode: 0o600 })
+    await preflight(config, late) // the start decides with the saved redemption (daemon/admission.ts settleMembership)
   } finally { await rm(dir, { recursive: true, force: true }) }
 })
 
