@@ -81,6 +81,9 @@ export interface ProbeSummary {
   /** The longest outage in ms (0 when none). */
   readonly maxOutageMs: number
   readonly outages: readonly Outage[]
+  /** Send times of the first and last answered echoes in the window (null when none). */
+  readonly firstAnsweredMs: number | null
+  readonly lastAnsweredMs: number | null
 }
 
 /**
@@ -95,10 +98,14 @@ export function summarizeProbes (events: readonly ProbeEvent[], o: { fromMs: num
   let answered = 0
   let start: number | null = null
   let lost = 0
+  let firstAnsweredMs: number | null = null
+  let lastAnsweredMs: number | null = null
   for (const e of inWindow) {
     const ok = e.rttMs !== null && e.rttMs <= o.timeoutMs
     if (ok) {
       answered++
+      firstAnsweredMs ??= e.sentMs
+      lastAnsweredMs = e.sentMs
       if (start !== null) { outages.push({ startMs: start, endMs: e.sentMs, lost }); start = null; lost = 0 }
     } else {
       start ??= e.sentMs
@@ -111,7 +118,9 @@ export function summarizeProbes (events: readonly ProbeEvent[], o: { fromMs: num
     answered,
     delivery: inWindow.length === 0 ? 1 : answered / inWindow.length,
     maxOutageMs: outages.reduce((m, x) => Math.max(m, x.endMs - x.startMs), 0),
-    outages
+    outages,
+    firstAnsweredMs,
+    lastAnsweredMs
   }
 }
 
@@ -183,12 +192,17 @@ export function startPairProbes (lab: Lab, hosts: readonly number[], addressOf: 
 /**
  * overBudget returns one line per pair whose longest outage in the summaries
  * exceeds `budgetMs` or whose delivery is below `minDelivery`, or that sent
- * fewer than `minSent` echoes (a prober that did not run proves nothing).
+ * fewer than `minSent` echoes, or that has no answered echo sent at or before
+ * `cover[0]` and at or after `cover[1]` (a prober that did not run across the
+ * fault proves nothing about it; how many it sent depends on the machine).
  */
-export function overBudget (summaries: ReadonlyMap<string, ProbeSummary>, o: { budgetMs?: number, minDelivery?: number, minSent?: number }): string[] {
+export function overBudget (summaries: ReadonlyMap<string, ProbeSummary>, o: { budgetMs?: number, minDelivery?: number, minSent?: number, cover?: readonly [number, number] }): string[] {
   const bad: string[] = []
   for (const [pair, s] of summaries) {
     if (s.sent < (o.minSent ?? 1)) bad.push(`${pair}: only ${s.sent} probes sent`)
+    else if (o.cover !== undefined && (s.firstAnsweredMs === null || s.firstAnsweredMs > o.cover[0] || (s.lastAnsweredMs ?? 0) < o.cover[1])) {
+      bad.push(`${pair}: no answered probe both before ${new Date(o.cover[0]).toISOString()} and after ${new Date(o.cover[1]).toISOString()} (${describeSummary(s)})`)
+    }
     else if (o.budgetMs !== undefined && s.maxOutageMs > o.budgetMs) bad.push(`${pair}: outage ${Math.round(s.maxOutageMs)} ms > ${o.budgetMs} ms (${describeSummary(s)})`)
     else if (o.minDelivery !== undefined && s.delivery < o.minDelivery) bad.push(`${pair}: delivery ${(100 * s.delivery).toFixed(1)} % < ${(100 * o.minDelivery).toFixed(1)} % (${describeSummary(s)})`)
   }

@@ -55,4 +55,12 @@ test('the window bounds what is counted; overBudget names pairs over budget, und
   assert.equal(overBudget(m, { budgetMs: 1000, minDelivery: 0.75 }), ['1>3: only 0 probes sent'])
 })
 
+test('cover: a pair must have answered probes before and after the fault', () => {
+  const ev = parsePingLog([reply(0, 1, 1), reply(1, 2, 1), reply(2, 3, 1)].join('\n'), 100)
+  const s = new Map([['1>2', summarizeProbes(ev, { fromMs: T * 1000, toMs: (T + 3) * 1000, timeoutMs: 1000 })]])
+  assert.equal(overBudget(s, { cover: [(T + 0.5) * 1000, (T + 1.5) * 1000] }), [])
+  assert.match(overBudget(s, { cover: [(T + 0.5) * 1000, (T + 2.5) * 1000] })[0] ?? '', /no answered probe both before/)
+  assert.match(overBudget(s, { cover: [(T - 1) * 1000, (T + 1) * 1000] })[0] ?? '', /no answered probe both before/)
+})
+
 test.run()
