@@ -29,7 +29,9 @@ export interface ConfirmedViolation extends Violation { readonly firstSeen: numb
 export interface InvariantMonitor {
   /** Host `host` left or was killed now: stop sampling it; the others must purge it within the bound. */
   depart (host: number): void
-  /** Host `host` is back (same identity): sample it again, it is no longer departed. */
+  /** Stop sampling host `host` for a while without calling it departed (e.g. its WireGuard is being recreated). */
+  suspend (host: number): void
+  /** Host `host` is back (same identity) or new: sample it (again); it is no longer departed. */
   rejoin (host: number): void
   /** Rounds completed, and per host the samples that read at least the admin status. */
   stats (): { rounds: number, perHost: Map<number, number>, meanRoundMs: number }
@@ -72,6 +74,7 @@ export function startInvariantMonitor (m: MeshLab, hosts: readonly number[], o: 
   const purgeBoundMs = o.purgeBoundMs ?? 60_000
   const intervalMs = o.intervalMs ?? 1000
   const live = new Set(hosts)
+  const liveSince = new Map(hosts.map(h => [h, Date.now()]))
   const members = new Map<number, KnownMember>()
   const departed = new Map<number, DepartedMember>()
   const streak = new Map<string, { first: number, rounds: number }>()
@@ -142,9 +145,12 @@ export function startInvariantMonitor (m: MeshLab, hosts: readonly number[], o: 
       if (k === undefined) throw new Error(`invariant monitor: host ${host} was never sampled, so its identity is unknown`)
       departed.set(host, { ...k, at: Date.now() })
     },
+    suspend (host) { live.delete(host) },
     rejoin (host) {
       departed.delete(host)
       live.add(host)
+      liveSince.set(host, Date.now())
+      perHost.set(host, 0)
     },
     stats: () => ({ rounds, perHost: new Map(perHost), meanRoundMs: rounds === 0 ? 0 : busyMs / rounds }),
     violations: () => [...confirmed.values()],
@@ -158,10 +164,10 @@ export function startInvariantMonitor (m: MeshLab, hosts: readonly number[], o: 
           `sample that showed the first: ${describeSample(first.sample)}`)
       }
       // A checker that never sampled would pass anything: demand a sample every few seconds per live host.
-      const wanted = Math.floor((Date.now() - t0) / 5000)
       for (const h of live) {
+        const since = liveSince.get(h) ?? t0
         const n = perHost.get(h) ?? 0
-        if (n < wanted) throw new Error(`invariant monitor sampled host ${h} only ${n} times in ${Math.round((Date.now() - t0) / 1000)} s`)
+        if (n < Math.floor((Date.now() - since) / 5000)) throw new Error(`invariant monitor sampled host ${h} only ${n} times in ${Math.round((Date.now() - since) / 1000)} s`)
       }
     },
     routeHistory: (i, j) => [...(history.get(`${i}>${j}`) ?? [])],

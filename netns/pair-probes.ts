@@ -138,6 +138,8 @@ export interface PairProbes {
   events (pair: string): ProbeEvent[]
   /** Every pair's summary over [fromMs, toMs] (toMs default: now). */
   summaries (fromMs: number, toMs?: number, pairs?: readonly string[]): Map<string, ProbeSummary>
+  /** Waits (up to timeoutMs) until each of `pairs` has an answered echo sent after `afterMs`; throws naming those without. */
+  waitAnsweredAfter (afterMs: number, pairs?: readonly string[], timeoutMs?: number): Promise<void>
   /** Stops every prober (idempotent). */
   stop (): Promise<void>
 }
@@ -178,6 +180,15 @@ export function startPairProbes (lab: Lab, hosts: readonly number[], addressOf: 
       const out = new Map<string, ProbeSummary>()
       for (const pair of pairs) out.set(pair, summarizeProbes(self.events(pair), { fromMs, toMs, timeoutMs }))
       return out
+    },
+    async waitAnsweredAfter (afterMs, pairs = self.pairs, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs
+      for (;;) {
+        const late = [...self.summaries(afterMs, Infinity, pairs)].filter(([, x]) => x.answered === 0).map(([k]) => k)
+        if (late.length === 0) return
+        if (Date.now() > deadline) throw new Error(`no answered probe after ${new Date(afterMs).toISOString()} on ${late.join(' ')} within ${timeoutMs} ms`)
+        await new Promise(resolve => setTimeout(resolve, 250))
+      }
     },
     stop () {
       stopped ??= (async () => {

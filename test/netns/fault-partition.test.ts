@@ -106,6 +106,7 @@ test('healed: full mesh again within 30 s, same PeerId, /64 and key everywhere',
 
 test('pairs inside a half kept their connectivity through the split and the heal', async () => {
   assert.ok(probes !== undefined)
+  await probes.waitAnsweredAfter(healedAt)
   const sums = probes.summaries(splitAt - 2000)
   await probes.stop()
   for (const [pair, x] of sums) console.log(`  probes ${pair}${sameHalf(Number(pair[0]), Number(pair[2])) ? '' : ' (across)'}: ${describeSummary(x)}`)

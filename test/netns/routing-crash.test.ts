@@ -74,6 +74,7 @@ test('no other pair was disturbed: all survivors direct, every surviving pair ke
   const failed = await m.pingAllPairs(SURVIVORS)
   assert.equal(failed, [], `failed pairs: ${failed.join(' ')}`)
   assert.ok(probes !== undefined)
+  await probes.waitAnsweredAfter(purgedAt)
   const sums = probes.summaries(killedAt - 2000)
   await probes.stop()
   for (const [pair, x] of sums) console.log(`  probes ${pair}: ${describeSummary(x)}`)

@@ -221,6 +221,7 @@ test('heal 2-5: direct again on both ends, no foreign /64 anywhere, ping works',
 test('the 2-5 routes changed at most 2 times per event, load included (no flapping); every other pair kept its connectivity', async () => {
   const [seen25, seen52] = await Promise.all(cutWatch.map(w => w.stop())) as [string[], string[]]
   assert.ok(probes !== undefined)
+  await probes.waitAnsweredAfter(healedAt)
   const sums = probes.summaries(cutAt - 2000)
   await probes.stop()
   console.log(`  route 2->5 changes: ${seen25.length - 1} (${seen25.join(' | ')})`)

@@ -115,6 +115,7 @@ test('SIGTERM of host 5: exit 0, interface gone, every survivor purges it', asyn
 
 test('every bystander pair (1-4, both ways) kept its connectivity through both departures', async () => {
   assert.ok(probes !== undefined)
+  await probes.waitAnsweredAfter(lastPurge)
   const sums = probes.summaries(probeFrom)
   await probes.stop()
   for (const [pair, x] of sums) console.log(`  probes ${pair}: ${describeSummary(x)}`)
