@@ -102,7 +102,9 @@ function checkWireGuard (s: HostSample, ctx: CheckContext, out: Violation[]): vo
     const want = new Set([`${linkAddress(m.prefix as Ipv6Prefix)}/128`, ...(viaOf.get(m.peerId) ?? [])])
     const have = new Set<string>(p.allowedIps)
     if (want.size !== have.size || [...want].some(x => !have.has(x))) {
-      out.push({ host: s.host, rule: 'allowed-ips', subject: p.publicKey, detail: `host ${m.host}'s peer holds ${sortedJoin(have)}; its link /128 and the routes via it want ${sortedJoin(want)}` })
+      // The subject carries the mismatch itself: only the *same* mismatch seen round after round is a
+      // stuck state; a host that is busy applying a stream of route changes shows a different one each time.
+      out.push({ host: s.host, rule: 'allowed-ips', subject: `${p.publicKey} ${sortedJoin(have)} != ${sortedJoin(want)}`, detail: `host ${m.host}'s peer holds ${sortedJoin(have)}; its link /128 and the routes via it want ${sortedJoin(want)}` })
     }
   }
 }
