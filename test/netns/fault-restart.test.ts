@@ -98,18 +98,18 @@ test('kill -9 of the bootstrap host 1: the others purge it and stay whole', asyn
 
 test('host 1 restarted from its state dir (bootstrap host 2) comes back with the same identity', async () => {
   m.start(1, { bootstrap: [2] })
+  inv?.rejoin(1)
   const after = await m.waitReady(1, 60_000)
   assert.equal([after.peerId, after.prefix, after.wgPublicKey], [S(1).peerId, S(1).prefix, S(1).wgPublicKey])
   await m.waitFullMesh(FIVE, 60_000)
-  inv?.rejoin(1)
 })
 
 test('a brand-new host 6 joins through host 3 (never a bootstrap); the full mesh of 6 forms', async () => {
   m.start(6, { bootstrap: [3] })
+  inv?.rejoin(6) // sampled from its start, so the others' new WireGuard peer is a known member
   const s6 = await m.waitReady(6, 60_000)
   st.set(6, s6)
   await m.waitFullMesh(SIX, 60_000)
-  inv?.rejoin(6)
   await waitAllPairsPing(m, SIX, ' with host 6')
   const prefixes = new Set(SIX.map(i => S(i).prefix))
   assert.is(prefixes.size, 6, 'six distinct /64s')
