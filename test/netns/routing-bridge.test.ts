@@ -9,12 +9,14 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createMeshLab, LISTEN_PORT, type MeshLab, type StatusJson } from '../../netns/mesh.ts'
 import { waitFor } from '../../netns/lab.ts'
+import { startInvariantMonitor, type InvariantMonitor } from '../../netns/invariant-monitor.ts'
 
 const ALL = [1, 2, 3, 4, 5]
 const A = new Set([1, 2, 3])
 const B = new Set([3, 4, 5])
 const sameSegment = (i: number, j: number): boolean => (A.has(i) && A.has(j)) || (B.has(i) && B.has(j))
 let m: MeshLab
+let inv: InvariantMonitor | undefined
 const st = new Map<number, StatusJson>()
 const S = (i: number): StatusJson => { const s = st.get(i); if (s === undefined) throw new Error(`no status for host ${i}`); return s }
 const hostOfPeer = (peerId: string): string => { for (const [i, s] of st) if (s.peerId === peerId) return `host ${i}`; return peerId }
@@ -22,6 +24,7 @@ const hostOfPeer = (peerId: string): string => { for (const [i, s] of st) if (s.
 test.before(async () => { m = await createMeshLab({ hosts: 5, segments: [[1, 2, 3], [3, 4, 5]] }) })
 test.after(async () => {
   for (const e of m.unexpectedExits()) console.error(`\n${e}`)
+  await inv?.stop()
   await m.destroy()
 })
 
@@ -44,6 +47,7 @@ test('hosts on segment B bootstrap from host 3 on their own segment; all 5 becom
     }
     return true
   }, { what: 'every host knows all 5 members', timeoutMs: 90_000 })
+  inv = startInvariantMonitor(m, ALL)
 })
 
 test('routes: same-segment pairs direct, cross-segment pairs relayed via host 3 on both ends', async () => {
@@ -101,6 +105,13 @@ test('every ordered pair pings the other over the overlay', async () => {
 
 test('the underlay really is split: host 1 cannot reach host 4 outside the overlay', async () => {
   assert.not.ok(await m.lab.ping(1, m.lab.host(4).ipv4, { count: 1, timeoutS: 1 }), 'host 1 -> host 4 underlay')
+})
+
+test('the live invariant checker saw no violation on any host', async () => {
+  assert.ok(inv !== undefined)
+  const { rounds, meanRoundMs } = inv.stats()
+  console.log(`  invariant checker: ${rounds} rounds, ${Math.round(meanRoundMs)} ms per round`)
+  inv.assertClean()
 })
 
 test('no daemon counted an unhandled error', async () => {

@@ -38,13 +38,12 @@ test('unknown goes down after DOWN_AFTER_FAILURES failures, not before, and not 
 })
 
 test('a link that was never up comes up on its first success; one that was up needs the hysteresis', () => {
-  const never = applyProbe(initialLinkState(0), fail(UNKNOWN_GRACE_MS + 1))
-  const n2 = run(never, [fail(UNKNOWN_GRACE_MS + 2), fail(UNKNOWN_GRACE_MS + 3)])
+  const n2 = run(initialLinkState(0), Array.from({ length: DOWN_AFTER_FAILURES }, (_, i) => fail(UNKNOWN_GRACE_MS + 1 + i)))
   assert.is(n2.state, 'down')
   assert.is(applyProbe(n2, ok(UNKNOWN_GRACE_MS + 10)).state, 'up', 'first contact')
-  const wasUp = run(initialLinkState(0), [ok(0), fail(100), fail(200), fail(300)])
+  const wasUp = run(initialLinkState(0), [ok(0), ...Array.from({ length: DOWN_AFTER_FAILURES }, (_, i) => fail(100 * (i + 1)))])
   assert.is(wasUp.state, 'down')
-  assert.is(applyProbe(wasUp, ok(400)).state, 'down', 'one success is not enough once it has flapped')
+  assert.is(applyProbe(wasUp, ok(100 * (DOWN_AFTER_FAILURES + 1))).state, 'down', 'one success is not enough once it has flapped')
 })
 
 test('costClass follows the RTT only on a 4x change, so jitter never re-ranks relays', () => {
@@ -75,24 +74,27 @@ test('costClass: a rise is priced at once but not undone within the hold time, s
   assert.ok(s.costClass <= idle + 1, `after the hold it follows the RTT again (${loaded} -> ${s.costClass})`)
 })
 
-test('up survives two lost probes; a success in between resets the count', () => {
-  const s = run(initialLinkState(0), [ok(0), fail(300), fail(600), ok(900), fail(1200), fail(1500)])
+test('up survives DOWN_AFTER_FAILURES - 1 lost probes; a success in between resets the count', () => {
+  const lost = (from: number): ReturnType<typeof fail>[] => Array.from({ length: DOWN_AFTER_FAILURES - 1 }, (_, i) => fail(from + i * 300))
+  const s = run(initialLinkState(0), [ok(0), ...lost(300), ok(3000), ...lost(3300)])
   assert.is(s.state, 'up')
   assert.is(s.since, 0)
-  assert.is(run(s, [fail(1800)]).state, 'down')
+  assert.is(run(s, [fail(6000)]).state, 'down')
 })
 
 test('down comes back only after UP_AFTER_SUCCESSES successes AND MIN_DOWN_MS down', () => {
-  const s = downAt(1000) // down at 1600
-  const fast = run(s, Array.from({ length: UP_AFTER_SUCCESSES + 2 }, (_, i) => ok(1700 + i * 300)))
+  const s = downAt(1000)
+  const downT = 1000 + (DOWN_AFTER_FAILURES - 1) * 300
+  assert.equal([s.state, s.since], ['down', downT])
+  const fast = run(s, Array.from({ length: UP_AFTER_SUCCESSES + 2 }, (_, i) => ok(downT + 100 + i * 300)))
   assert.is(fast.state, 'down', 'successes within MIN_DOWN_MS do not bring it up')
-  const later = applyProbe(fast, ok(1600 + MIN_DOWN_MS))
-  assert.equal([later.state, later.since], ['up', 1600 + MIN_DOWN_MS])
+  const later = applyProbe(fast, ok(downT + MIN_DOWN_MS))
+  assert.equal([later.state, later.since], ['up', downT + MIN_DOWN_MS])
 })
 
 test('down needs consecutive successes even after MIN_DOWN_MS', () => {
-  const s = downAt(0) // down at 600
-  const t = 600 + MIN_DOWN_MS
+  const s = downAt(0)
+  const t = (DOWN_AFTER_FAILURES - 1) * 300 + MIN_DOWN_MS
   const flappy = run(s, [ok(t), ok(t + 300), fail(t + 600), ok(t + 900), ok(t + 1200)])
   assert.is(flappy.state, 'down')
   assert.is(applyProbe(flappy, ok(t + 1500)).state, 'up')
