@@ -23,7 +23,7 @@ import type { Acted } from './sim.ts'
 const RESULTS = fileURLToPath(new URL('../results/', import.meta.url))
 const PLOT_SIZES = [10, 100, 1_000, 10_000]
 
-export interface Options { sizes: number[], scenarios: Scenario[], seconds: number, seed: number, budgetMin: number, loss: number }
+export interface Options { sizes: number[], scenarios: Scenario[], seconds: number, settle: number, seed: number, budgetMin: number, loss: number }
 
 export interface SizeResult {
   readonly n: number
@@ -43,12 +43,12 @@ export interface SizeResult {
 }
 
 function usage (msg: string): never {
-  process.stderr.write(`sim: ${msg}\nusage: npm run sim -- [--n 10,100] [--scenario ${SCENARIOS.join(',')}] [--seconds 20] [--seed 1] [--budget-min 6] [--loss 0]\n`)
+  process.stderr.write(`sim: ${msg}\nusage: npm run sim -- [--n 10,100] [--scenario ${SCENARIOS.join(',')}] [--seconds 20] [--settle 20] [--seed 1] [--budget-min 6] [--loss 0]\n`)
   process.exit(2)
 }
 
 export function parseOptions (argv: readonly string[]): Options {
-  const o: Options = { sizes: [10, 100], scenarios: [...SCENARIOS], seconds: 20, seed: 1, budgetMin: 6, loss: 0 }
+  const o: Options = { sizes: [10, 100], scenarios: [...SCENARIOS], seconds: 20, settle: 20, seed: 1, budgetMin: 6, loss: 0 }
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]; const v = argv[i + 1]
     if (v === undefined) usage(`${String(flag)} needs a value`)
@@ -60,6 +60,7 @@ export function parseOptions (argv: readonly string[]): Options {
       for (const x of s) if (!(SCENARIOS as readonly string[]).includes(x)) usage(`unknown scenario ${x}`)
       o.scenarios = s as Scenario[]
     } else if (flag === '--seconds') o.seconds = num(v)
+    else if (flag === '--settle') o.settle = num(v)
     else if (flag === '--seed') o.seed = num(v)
     else if (flag === '--budget-min') o.budgetMin = num(v)
     else if (flag === '--loss') o.loss = Math.min(1, num(v))
@@ -86,7 +87,7 @@ export async function runSize (n: number, o: Options, model: ModelRow | null): P
   try {
     const heap0 = process.memoryUsage().heapUsed
     acted.push(await massJoin(sim, n)); progress('joined')
-    await sim.run(20_000) // past the start-up's DHT puts and roster fetches
+    await sim.run(o.settle * 1_000) // past the start-up's DHT puts and roster fetches
     if (has('steady') || !has('churn')) {
       steady = await measure(sim, o.seconds * 1_000); progress('steady state measured')
     }
@@ -103,7 +104,7 @@ export async function runSize (n: number, o: Options, model: ModelRow | null): P
   } catch (err) {
     if (!(err instanceof SimBudgetError)) throw err
     const done = sim.time.now() - v0
-    const planned = 40_000 + o.seconds * 1_000 + 60_000 + (has('churn') ? Math.max(o.seconds, 60) * 1_000 : 0)
+    const planned = 20_000 + o.settle * 1_000 + o.seconds * 1_000 + 60_000 + (has('churn') ? Math.max(o.seconds, 60) * 1_000 : 0)
     const estimatedMin = (Date.now() - wall0) / 60_000 * Math.max(1, planned / Math.max(1, done))
     return {
       n, status: 'aborted', note: `wall budget of ${o.budgetMin} min spent at ${(done / 1000).toFixed(1)} s of virtual time`, estimatedMin,

@@ -22,7 +22,7 @@ function notRun (r: SizeResult): string {
 export function renderReport (results: readonly SizeResult[], o: Options): string {
   const out: string[] = []
   out.push(`# gridmesh simulator: today's protocol (seed ${o.seed}, steady window ${o.seconds} s, loss ${o.loss})`, '')
-  out.push('Per node, steady state (after the join and 20 s to settle); bytes and messages in + out per second, mean (max) over nodes;',
+  out.push(`Per node, steady state (after the join and ${o.settle} s to settle); bytes and messages in + out per second, mean (max) over nodes;`,
     'model = scale branch cost model, "before" column, in + out.', '')
   out.push('| N | wall | virtual | B/s sim | B/s model | out B/s sim | msg/s sim | msg/s model | sig checks/s sim (gossip + record) | sig/s model | member table | link table | heap/node |')
   out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|')
