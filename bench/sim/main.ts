@@ -102,8 +102,11 @@ export async function runSize (n: number, o: Options, model: ModelRow | null): P
     if (has('churn')) { churned = await churn(sim, Math.max(o.seconds, 60) * 1_000, () => next++); progress('churn') }
     return { n, status: 'run', wallMs: Date.now() - wall0, virtualMs: sim.time.now() - v0, events: sim.time.events, acted, model, ...opt({ steady, churn: churned, memory, heapMbPerNode, meshDegree }) }
   } catch (err) {
-    if (!(err instanceof SimBudgetError)) throw err
     const done = sim.time.now() - v0
+    if (!(err instanceof SimBudgetError)) {
+      process.stderr.write(`  N=${n}: failed: ${err instanceof Error ? err.message : String(err)}\n`)
+      return { n, status: 'aborted', note: `failed at ${(done / 1000).toFixed(1)} s of virtual time: ${err instanceof Error ? err.message : String(err)}`, wallMs: Date.now() - wall0, virtualMs: done, events: sim.time.events, acted, model, ...opt({ steady, churn: churned, memory, heapMbPerNode, meshDegree }) }
+    }
     const planned = 20_000 + o.settle * 1_000 + o.seconds * 1_000 + 60_000 + (has('churn') ? Math.max(o.seconds, 60) * 1_000 : 0)
     const estimatedMin = (Date.now() - wall0) / 60_000 * Math.max(1, planned / Math.max(1, done))
     return {

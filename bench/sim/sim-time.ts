@@ -92,6 +92,7 @@ export class SimTime implements Time {
 
   /** runUntil runs every event up to and including `until`, then sets the clock there. */
   async runUntil (until: number, wallBudgetMs = Infinity): Promise<void> {
+    until = Math.ceil(until) // the clock stays on whole milliseconds (records carry integer times)
     const deadline = Date.now() + wallBudgetMs
     await turn()
     for (let k = this.keys.peek(); k !== undefined && k <= until; k = this.keys.peek()) {
