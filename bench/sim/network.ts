@@ -434,6 +434,7 @@ export class SimNetwork {
       isConnected: peer => { const q = this.byId.get(peer); return q !== undefined && p.conns.has(q.idx) },
       dialPeer: async (peer, _addrs, o) => await this.dial(p, peer, o?.timeoutMs ?? 5_000),
       // The redial loop (redial.ts) keeps a connection to every member it knows: dial the ones we lack.
+      setBootstrap: () => {},
       setKnownPeers: peers => {
         if (!p.up) return
         for (const id of peers.keys()) {

@@ -99,7 +99,6 @@ export async function startSimNode (network: NodeNetwork, scope: Time & { kill: 
     persistSeq: async (now) => { const seq = nextSeq(state, now); state = { ...state, seq }; return seq },
     highestSeen: {},
     persistHighWater: async (marks) => { state = { ...state, highestSeen: marks } },
-    persistPrefix: async (p) => { state = { ...state, prefix: p } },
     onInterfaceReady: () => {}
   }, {
     time: scope,

@@ -141,12 +141,12 @@ export const observe = {
   /** gone: `x` is no longer a WireGuard peer of `n`. */
   gone: (x: SimNode) => (n: SimNode): boolean => !n.wgPeers().has(x.identity.wg.publicKey),
   /** routed: `n` has a route (some peer's allowed-ips) to `x`'s /64. */
-  routed: (x: SimNode) => (n: SimNode): boolean => n.routeVia().has(x.state().prefix ?? ''),
+  routed: (x: SimNode) => (n: SimNode): boolean => n.routeVia().has(x.services.status().prefix),
   /** direct: `n` reaches `x` through `x`'s own peer. */
-  direct: (x: SimNode) => (n: SimNode): boolean => n.routeVia().get(x.state().prefix ?? '') === x.identity.wg.publicKey,
+  direct: (x: SimNode) => (n: SimNode): boolean => n.routeVia().get(x.services.status().prefix) === x.identity.wg.publicKey,
   /** relayed: `n` reaches `x` through another member. */
   relayed: (x: SimNode) => (n: SimNode): boolean => {
-    const v = n.routeVia().get(x.state().prefix ?? '')
+    const v = n.routeVia().get(x.services.status().prefix)
     return v !== undefined && v !== x.identity.wg.publicKey
   }
 }
