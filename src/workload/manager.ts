@@ -14,7 +14,7 @@ import { loadWorkloads, saveWorkloads, type WorkloadEntry } from './state.ts'
 import type { Logger } from '../log.ts'
 import type { Ipv6Prefix } from '../net/prefix.ts'
 import type { VethDriver, WorkloadLink } from './veth-driver.ts'
-import { sweepVanished, type WorkloadProblems } from './sweep.ts'
+import { restoreWorkload, sweepVanished, type WorkloadProblems } from './restore.ts'
 
 /** One workload as the admin API shows it. */
 export interface WorkloadView {
@@ -98,22 +98,8 @@ export function createWorkloadManager (components: WorkloadManagerComponents, in
     return p === undefined ? { ...base, state: 'up' } : { ...base, state: p.state, error: p.error }
   }
 
-  /** restore applies one persisted workload at start; a broken one is reported, not fatal. */
-  const restore = async (e: WorkloadEntry): Promise<void> => {
-    if (!await driver.netnsExists(e.netns)) {
-      problems.set(e.name, { state: 'missing-netns', error: `network namespace ${e.netns} does not exist` })
-      log.warn({ workload: e.name, netns: e.netns }, 'workload namespace missing; not re-created')
-      return
-    }
-    try {
-      await driver.apply(linkOf(e))
-      problems.delete(e.name)
-      log.info({ workload: e.name, address: workloadAddress(init.prefix(), e.host) }, 'workload restored')
-    } catch (err) {
-      problems.set(e.name, { state: 'error', error: err instanceof Error ? err.message : String(err) })
-      log.warn({ workload: e.name, err }, 'workload could not be restored')
-    }
-  }
+  /** restore applies one persisted workload (restore.ts); a broken one is reported, not fatal. */
+  const restore = (e: WorkloadEntry): Promise<void> => restoreWorkload(e, linkOf(e), { driver, log, problems })
 
   const add = async (req: WorkloadAddRequest): Promise<WorkloadView> => {
     const name = parseWorkloadName(req.name, ErrorCodes.ADMIN_REQUEST)
@@ -148,7 +134,7 @@ export function createWorkloadManager (components: WorkloadManagerComponents, in
   }
 
   // ops (issue 18): namespaces that vanish while the node runs are swept on every list and every SWEEP_MS.
-  const sweep = (): Promise<void> => sweepVanished(entries, { driver, log, problems, restore })
+  const sweep = (): Promise<void> => sweepVanished(entries, { driver, log, problems, linkOf })
   let sweeper: ReturnType<typeof setInterval> | null = null
 
   return {

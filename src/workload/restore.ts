@@ -1,5 +1,5 @@
 /**
- * The vanished-namespace sweep of the workload manager (issue 18): a workload
+ * Restoring workloads, and the vanished-namespace sweep of the workload manager (issue 18): a workload
  * whose namespace was deleted (`ip netns del`) while the node runs is marked
  * `gone` and its host veth removed (the kernel drops the pair with the
  * namespace; this makes sure), keeping the entry and its address so a
@@ -7,18 +7,39 @@
  */
 import { hostIfname } from './names.ts'
 import type { WorkloadEntry } from './state.ts'
-import type { VethDriver } from './veth-driver.ts'
+import type { VethDriver, WorkloadLink } from './veth-driver.ts'
 import type { Logger } from '../log.ts'
 
 /** Why a workload is not `up`, keyed by workload name. */
 export type WorkloadProblems = Map<string, { state: 'missing-netns' | 'gone' | 'error', error: string }>
 
-export interface SweepDeps {
+export interface RestoreDeps {
   readonly driver: VethDriver
   readonly log: Logger
   readonly problems: WorkloadProblems
-  /** restore re-applies one workload whose namespace is back. */
-  restore (e: WorkloadEntry): Promise<void>
+}
+
+/** restoreWorkload applies one persisted workload; a broken one is recorded in `problems`, not thrown. */
+export async function restoreWorkload (e: WorkloadEntry, link: WorkloadLink, deps: RestoreDeps): Promise<void> {
+  const { driver, log, problems } = deps
+  if (!await driver.netnsExists(e.netns)) {
+    problems.set(e.name, { state: 'missing-netns', error: `network namespace ${e.netns} does not exist` })
+    log.warn({ workload: e.name, netns: e.netns }, 'workload namespace missing; not re-created')
+    return
+  }
+  try {
+    await driver.apply(link)
+    problems.delete(e.name)
+    log.info({ workload: e.name, address: link.address }, 'workload restored')
+  } catch (err) {
+    problems.set(e.name, { state: 'error', error: err instanceof Error ? err.message : String(err) })
+    log.warn({ workload: e.name, err }, 'workload could not be restored')
+  }
+}
+
+export interface SweepDeps extends RestoreDeps {
+  /** linkOf is the link a workload whose namespace is back gets. */
+  linkOf (e: WorkloadEntry): WorkloadLink
 }
 
 /** sweepVanished checks every entry's namespace once; a workload in `error` is left alone. */
@@ -33,7 +54,7 @@ export async function sweepVanished (entries: readonly WorkloadEntry[], deps: Sw
       await driver.remove(hostIfname(e.name)).catch((err: unknown) => { log.warn({ workload: e.name, err }, 'removing the veth of a vanished namespace failed') })
       log.warn({ workload: e.name, netns: e.netns }, 'workload namespace deleted; workload is gone, its veth removed')
     } else if (exists && p !== undefined) {
-      await deps.restore(e)
+      await restoreWorkload(e, deps.linkOf(e), deps)
     }
   }
 }
