@@ -1,6 +1,6 @@
 /**
  * The live part of a node, assembled from the protocol core and the ports
- * it is given: membership on a MeshNode, the direct-link prober, the link
+ * it is given: membership on a MeshNode, the direct-link prober (direct-links.ts), the link
  * table and our announced links, the reconcile pass (reconcile-plan.ts
  * decides, reconciler.ts applies to the WireGuard port), our own record
  * (own-record-source.ts) and the admin views (node-views.ts). It never
@@ -28,7 +28,7 @@ import { createRevocations, type Revocations } from './revocations.ts'
 import { publishRevocation } from './admin-revocation.ts'
 import { createUndoStack, type UndoStack } from './undo-stack.ts'
 import type { MeshNode } from '../mesh/transport.ts'
-import type { LinkProber } from '../routing/prober.ts'
+import { DirectLinkProbing } from './direct-links.ts'
 import type { MeshPorts } from './mesh-ports.ts'
 import type { Ipv6Prefix } from '../net/prefix.ts'
 import type { GridmeshMetrics } from '../metrics/registry.ts'
@@ -97,7 +97,7 @@ class MeshServices {
   private readonly checks: RecordChecks
   private node: MeshNode | null = null
   private membership: Membership | null = null
-  private prober: LinkProber | null = null
+  private readonly probing: DirectLinkProbing
 
   constructor (init: MeshServicesInit, ports: MeshPorts) {
     this.init = init
@@ -106,6 +106,7 @@ class MeshServices {
     this.undo = createUndoStack(this.log)
     this.self = init.identity.peerId
     this.startedAt = ports.time.now()
+    this.probing = new DirectLinkProbing(ports.createProber, this.links, this.log, () => { this.members().announceLinks() })
     this.announced = new AnnouncedLinks(this.self)
     this.checks = recordChecks({ peerId: this.self, wgPublicKey: init.identity.wg.publicKey }, init.closed)
     this.own = new OwnRecordSource({
@@ -125,7 +126,7 @@ class MeshServices {
       ownPrefixSince: () => this.own.prefixSince,
       ownIps: () => ipsOfMultiaddrs(this.transport().addrs()),
       announceLinks: () => { this.members().announceLinks() },
-      setProbeTargets: targets => { this.prober?.setTargets(targets) },
+      setProbeTargets: targets => { this.probing.setTargets(targets) },
       movePrefix: async (claims, owner) => { await this.movePrefix(claims, owner) },
       schedule: () => { this.loop.schedule() },
       observe: (view, members) => {
@@ -156,8 +157,8 @@ class MeshServices {
     })
     undo.push('membership', async () => { await membership.stop({ leave: true }) })
     await membership.start()
-    undo.push('prober', () => { this.prober?.stop() })
-    await this.startProber()
+    undo.push('prober', () => { this.probing.stop() })
+    await this.probing.restart(linkAddress(this.own.prefix))
     undo.push('resync timer', ports.time.setInterval(() => { this.loop.schedule() }, RESYNC_MS))
     this.announceLinkReport()
     if (init.closed !== null) {
@@ -240,21 +241,6 @@ class MeshServices {
     return report
   }
 
-  private async startProber (): Promise<void> {
-    this.prober?.stop()
-    const prober = this.ports.createProber({
-      bindAddress: linkAddress(this.own.prefix),
-      onResult: (peer, r) => {
-        if (!this.links.probe(peer, r)) return
-        const l = this.links.get(peer)
-        this.log.info({ peer, link: l?.state, rttMs: l?.rttMs === null || l?.rttMs === undefined ? null : Math.round(l.rttMs * 10) / 10 }, `direct link ${l?.state ?? 'unknown'}`)
-        this.members().announceLinks()
-      }
-    })
-    this.prober = prober
-    await prober.start()
-  }
-
   /**
    * movePrefix: while our /64 was not yet settled another member claimed it
    * (mesh-view.ts ownClaim); take the next free one and tell everyone. Not
@@ -269,7 +255,7 @@ class MeshServices {
     this.own.prefix = choice.prefix
     this.own.prefixSince = this.ports.time.now()
     await this.applyInterface()
-    await this.startProber()
+    await this.probing.restart(linkAddress(this.own.prefix))
     await this.members().setOwnRecord(await this.own.signNext())
   }
 

@@ -4,6 +4,7 @@
  * All mutating calls run one at a time on a promise chain, so an apply never
  * interleaves with up/down or with the re-apply after a wireguard-go restart.
  */
+import { RememberedRead } from './remembered-read.ts'
 import type { Logger } from '../log.ts'
 import type { CommandRunner } from '../net/command.ts'
 import type { Ipv6Prefix } from '../net/prefix.ts'
@@ -20,9 +21,9 @@ import { wgPublicKeyOf } from './pubkey.ts'
 import { createKernelLink } from './kernel.ts'
 import { acquireInterfaceLock, type InterfaceLock } from './iface-lock.ts'
 
-/** How old a read may be to stand in for the read an apply starts with (see readRemembered). */
+/** How old a read may be to stand in for the read an apply starts with (see RememberedRead). */
 const FRESH_READ_MS = 250
-/** How long the state our own apply left stands in for a read (see `recent`); below the pass's 3 s resync. */
+/** How long the state our own apply left stands in for a read (see RememberedRead); below the pass's 3 s resync. */
 const MODEL_FRESH_MS = 2_000
 
 /** Which implementation to use; `auto` tries the kernel module first. */
@@ -106,7 +107,7 @@ export function createWireGuardDriver (init: WireGuardDriverInit): SupervisedWir
   })
 
   async function configure (config: KeyAndPort): Promise<void> {
-    generation++ // a new or restarted device: no earlier read describes it
+    memo.invalidate() // a new or restarted device: no earlier read describes it
     await setDeviceKeyAndPort(runner, iface, config)
     await runner.run('ip', ['link', 'set', 'dev', iface, 'up'])
     await verifyOwnNamespace(runner, iface, config.listenPort)
@@ -187,22 +188,11 @@ export function createWireGuardDriver (init: WireGuardDriverInit): SupervisedWir
    * against what we already know: a read made in the last FRESH_READ_MS, or
    * the state our own last apply left, for MODEL_FRESH_MS — we are the
    * device's only writer, and the reconcile pass re-reads it every few
-   * seconds anyway, which catches anyone else's change. `generation` moves
+   * seconds anyway, which catches anyone else's change. The generation (RememberedRead) moves
    * on every change we make and on a restart, so a read that raced with a
    * change, or a model of a device that restarted, is never reused.
    */
-  let recent: { state: DeviceState, at: number, generation: number, validMs: number } | null = null
-  let generation = 0
-  async function readRemembered (): Promise<DeviceState> {
-    const started = generation
-    const state = await readDeviceState(runner, iface)
-    if (generation === started) recent = { state, at: performance.now(), generation, validMs: FRESH_READ_MS }
-    return state
-  }
-  function freshRead (): DeviceState | null {
-    if (recent === null || recent.generation !== generation || performance.now() - recent.at > recent.validMs) return null
-    return recent.state
-  }
+  const memo = new RememberedRead()
 
   let droppedPeers = 0
   async function applyLocked (wanted: DeviceConfig): Promise<readonly PeerChange[]> {
@@ -210,15 +200,15 @@ export function createWireGuardDriver (init: WireGuardDriverInit): SupervisedWir
     for (const d of dropped) log.warn({ iface, peer: d.publicKey, err: d.error.message }, 'peer dropped from the wireguard config: it breaks an invariant')
     droppedPeers += dropped.length
     lastDesired = desired
-    const current = freshRead() ?? await readDeviceState(runner, iface)
-    generation++
+    const current = memo.fresh() ?? await readDeviceState(runner, iface)
+    memo.invalidate()
     if (current.listenPort !== desired.listenPort || current.publicKey !== wgPublicKeyOf(desired.privateKey)) {
       keyAndPort = { privateKey: desired.privateKey, listenPort: desired.listenPort }
       await setDeviceKeyAndPort(runner, iface, keyAndPort)
     }
     const { changes, ops } = planPeers(current, desired)
     if (ops.length > 0) await applyPeerOps(runner, iface, ops)
-    recent = { state: deviceAfterApply(current, desired, wgPublicKeyOf(desired.privateKey)), at: performance.now(), generation, validMs: MODEL_FRESH_MS }
+    memo.remember(deviceAfterApply(current, desired, wgPublicKeyOf(desired.privateKey)), MODEL_FRESH_MS)
     if (ops.length === 0) {
       log.debug({ iface }, 'wireguard: no changes')
       return []
@@ -230,7 +220,7 @@ export function createWireGuardDriver (init: WireGuardDriverInit): SupervisedWir
   async function downLocked (): Promise<void> {
     // Never took the name (up() was refused): whatever is under it is another daemon's.
     if (lock === null) return
-    generation++
+    memo.invalidate()
     await supervisor.stop()
     await deleteLink(runner, iface)
     if (await probeUapiSocket(sock) === 'stale') removeSocket(sock)
@@ -247,7 +237,7 @@ export function createWireGuardDriver (init: WireGuardDriverInit): SupervisedWir
     get droppedPeers () { return droppedPeers },
     onRestart: listener => { listeners.add(listener); return () => { listeners.delete(listener) } },
     up: config => serial(() => upLocked(config)),
-    read: readRemembered,
+    read: () => memo.read(() => readDeviceState(runner, iface), FRESH_READ_MS),
     apply: desired => serial(() => applyLocked(desired)),
     down: () => serial(downLocked)
   }

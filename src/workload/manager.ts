@@ -9,11 +9,12 @@
  */
 import { ErrorCodes, GridmeshError } from '../errors.ts'
 import { allocateWorkloadHost, workloadAddress } from './allocate.ts'
-import { hostIfname, parseNetnsName, parseWorkloadName, type NetnsName } from './names.ts'
+import { hostIfname, parseNetnsName, parseWorkloadName, type NetnsName, type WorkloadName } from './names.ts'
 import { loadWorkloads, saveWorkloads, type WorkloadEntry } from './state.ts'
 import type { Logger } from '../log.ts'
 import type { Ipv6Prefix } from '../net/prefix.ts'
 import type { VethDriver, WorkloadLink } from './veth-driver.ts'
+import { restoreWorkload, sweepVanished, type WorkloadProblems } from './restore.ts'
 
 /** One workload as the admin API shows it. */
 export interface WorkloadView {
@@ -63,12 +64,25 @@ export const SWEEP_MS = 5_000
 
 const refuse = (message: string): GridmeshError => new GridmeshError(ErrorCodes.ADMIN_REQUEST, message)
 
+/** refuseUnaddable throws why workload `name` in `netns` cannot be added next to `entries`. */
+async function refuseUnaddable (entries: readonly WorkloadEntry[], name: WorkloadName, netns: NetnsName, prefix: Ipv6Prefix, driver: VethDriver): Promise<void> {
+  const same = entries.find(e => e.name === name)
+  if (same !== undefined) throw refuse(`workload ${name} exists (address ${workloadAddress(prefix, same.host)}, netns ${same.netns})`)
+  const sharing = entries.find(e => e.netns === netns)
+  if (sharing !== undefined) throw refuse(`network namespace ${netns} already has workload ${sharing.name}; one workload per namespace`)
+  const clash = entries.find(e => hostIfname(e.name) === hostIfname(name))
+  if (clash !== undefined) throw refuse(`workload ${name} would share interface ${hostIfname(name)} with ${clash.name}; pick another name`)
+  if (!await driver.netnsExists(netns)) throw refuse(`network namespace ${netns} does not exist (ip netns list)`)
+  const conflict = await driver.netnsConflict(netns)
+  if (conflict !== null) throw refuse(conflict)
+}
+
 /** createWorkloadManager wires the manager; nothing happens until start(). */
 export function createWorkloadManager (components: WorkloadManagerComponents, init: WorkloadManagerInit): WorkloadManager {
   const { driver } = components
   const log = components.logger
   let entries: WorkloadEntry[] = []
-  const problems = new Map<string, { state: 'missing-netns' | 'gone' | 'error', error: string }>()
+  const problems: WorkloadProblems = new Map()
   let queue: Promise<unknown> = Promise.resolve()
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
     const next = queue.then(fn, fn)
@@ -84,35 +98,13 @@ export function createWorkloadManager (components: WorkloadManagerComponents, in
     return p === undefined ? { ...base, state: 'up' } : { ...base, state: p.state, error: p.error }
   }
 
-  /** restore applies one persisted workload at start; a broken one is reported, not fatal. */
-  const restore = async (e: WorkloadEntry): Promise<void> => {
-    if (!await driver.netnsExists(e.netns)) {
-      problems.set(e.name, { state: 'missing-netns', error: `network namespace ${e.netns} does not exist` })
-      log.warn({ workload: e.name, netns: e.netns }, 'workload namespace missing; not re-created')
-      return
-    }
-    try {
-      await driver.apply(linkOf(e))
-      problems.delete(e.name)
-      log.info({ workload: e.name, address: workloadAddress(init.prefix(), e.host) }, 'workload restored')
-    } catch (err) {
-      problems.set(e.name, { state: 'error', error: err instanceof Error ? err.message : String(err) })
-      log.warn({ workload: e.name, err }, 'workload could not be restored')
-    }
-  }
+  /** restore applies one persisted workload (restore.ts); a broken one is reported, not fatal. */
+  const restore = (e: WorkloadEntry): Promise<void> => restoreWorkload(e, linkOf(e), { driver, log, problems })
 
   const add = async (req: WorkloadAddRequest): Promise<WorkloadView> => {
     const name = parseWorkloadName(req.name, ErrorCodes.ADMIN_REQUEST)
     const netns: NetnsName = parseNetnsName(req.netns, ErrorCodes.ADMIN_REQUEST)
-    const same = entries.find(e => e.name === name)
-    if (same !== undefined) throw refuse(`workload ${name} exists (address ${workloadAddress(init.prefix(), same.host)}, netns ${same.netns})`)
-    const sharing = entries.find(e => e.netns === netns)
-    if (sharing !== undefined) throw refuse(`network namespace ${netns} already has workload ${sharing.name}; one workload per namespace`)
-    const clash = entries.find(e => hostIfname(e.name) === hostIfname(name))
-    if (clash !== undefined) throw refuse(`workload ${name} would share interface ${hostIfname(name)} with ${clash.name}; pick another name`)
-    if (!await driver.netnsExists(netns)) throw refuse(`network namespace ${netns} does not exist (ip netns list)`)
-    const conflict = await driver.netnsConflict(netns)
-    if (conflict !== null) throw refuse(conflict)
+    await refuseUnaddable(entries, name, netns, init.prefix(), driver)
     const entry: WorkloadEntry = { name, netns, host: allocateWorkloadHost(entries.map(e => e.host)) }
     try {
       await driver.apply(linkOf(entry))
@@ -141,30 +133,9 @@ export function createWorkloadManager (components: WorkloadManagerComponents, in
     return shown
   }
 
-  // --- ops (issue 18): namespaces that vanish while the node runs -----------
-  /**
-   * sweep marks a workload whose namespace was deleted (`ip netns del`) as
-   * `gone` and removes its host veth (the kernel drops the pair with the
-   * namespace; this makes sure), keeping the entry and its address so a
-   * re-created namespace gets it back; such a workload is restored then.
-   * Runs on every list and every SWEEP_MS.
-   */
-  const sweep = async (): Promise<void> => {
-    for (const e of entries) {
-      const p = problems.get(e.name)
-      if (p?.state === 'error') continue
-      const exists = await driver.netnsExists(e.netns)
-      if (!exists && p === undefined) {
-        problems.set(e.name, { state: 'gone', error: `network namespace ${e.netns} was deleted; its veth was removed (re-create the namespace to restore it, or \`gridmesh workload remove ${e.name}\`)` })
-        await driver.remove(hostIfname(e.name)).catch((err: unknown) => { log.warn({ workload: e.name, err }, 'removing the veth of a vanished namespace failed') })
-        log.warn({ workload: e.name, netns: e.netns }, 'workload namespace deleted; workload is gone, its veth removed')
-      } else if (exists && p !== undefined) {
-        await restore(e)
-      }
-    }
-  }
+  // ops (issue 18): namespaces that vanish while the node runs are swept on every list and every SWEEP_MS.
+  const sweep = (): Promise<void> => sweepVanished(entries, { driver, log, problems, linkOf })
   let sweeper: ReturnType<typeof setInterval> | null = null
-  // --- end ops -----------------------------------------------------------------
 
   return {
     start: () => serial(async () => {
