@@ -12,7 +12,7 @@ import { nodeAddress } from '../mesh/allocation.ts'
 import { parseIpv6Address, parseIpv6Prefix, prefixContains, type Ipv6Prefix } from '../net/prefix.ts'
 import { ErrorCodes, GridmeshError } from '../errors.ts'
 import { buildGraph, relayEdgeWeight } from '../routing/graph.ts'
-import { parseLinkReport, type LinkReport } from '../routing/link-report.ts'
+import type { LinkReport } from '../routing/link-report.ts'
 import { HOP_COST } from '../routing/weights.ts'
 import type { MeshView } from '../routing/mesh-view.ts'
 import type { MemberSnapshot } from '../mesh/membership.ts'
@@ -81,18 +81,8 @@ export function resolveTarget (self: PeerIdString, ownPrefix: Ipv6Prefix | null,
   return owner
 }
 
-/** reportsFromMembers validates each member's shared link report, like the reconciler does (invalid ones are ignored). */
-export function reportsFromMembers (members: MemberSnapshot): Map<PeerIdString, LinkReport> {
-  const out = new Map<PeerIdString, LinkReport>()
-  for (const [id, m] of members) {
-    if (m.links === undefined) continue
-    try {
-      const r = parseLinkReport(m.links)
-      if (r.from === id) out.set(id, r)
-    } catch { /* ignored, as in deriveMeshView: the edge counts as unmeasured */ }
-  }
-  return out
-}
+/** The same validated reports the routes were computed from (mesh-view.ts). */
+export { reportsFromMembers } from '../routing/mesh-view.ts'
 
 function ownLinksOf (links: ReadonlyMap<PeerIdString, LinkState>): Map<PeerIdString, OwnLink> {
   const out = new Map<PeerIdString, OwnLink>()

@@ -63,7 +63,8 @@ function freshHandshakeKeys (device: DeviceState | null, now: number): Set<strin
   return out
 }
 
-function reportsOf (members: MemberSnapshot): Map<PeerIdString, LinkReport> {
+/** reportsFromMembers validates each member's shared link report; an invalid one is ignored (its edges count as unmeasured). */
+export function reportsFromMembers (members: MemberSnapshot): Map<PeerIdString, LinkReport> {
   const out = new Map<PeerIdString, LinkReport>()
   for (const [id, m] of members) {
     if (m.links === undefined) continue
@@ -127,7 +128,7 @@ export function deriveMeshView (input: MeshViewInput): MeshView {
   const routes = computeRoutes({
     self: input.self,
     members: members.map(m => m.peerId),
-    reports: reportsOf(input.members),
+    reports: reportsFromMembers(input.members),
     ownLinks: input.ownLinks,
     ...(input.previousRoutes !== undefined ? { previous: input.previousRoutes } : {}),
     now: input.now
