@@ -51,7 +51,7 @@ export async function routeSinceNow (m: MeshLab, hosts: readonly number[], peerI
 
 /** routeSince waits (up to 30 s) until every route among `hosts` is direct, then snapshots it. */
 export async function routeSince (m: MeshLab, hosts: readonly number[], peerIdOf: (host: number) => string): Promise<Map<string, number>> {
-  return await waitFor(() => routeSinceNow(m, hosts, peerIdOf), { what: `a direct route between every two of hosts ${hosts.join(',')}`, timeoutMs: 30_000 })
+  return await waitFor(() => routeSinceNow(m, hosts, peerIdOf), { what: `a direct route between every two of hosts ${hosts.join(',')}`, timeoutMs: 60_000 })
 }
 
 /** changedRoutes lists the keys whose `since` differs between two snapshots. */
