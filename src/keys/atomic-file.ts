@@ -31,14 +31,7 @@ export async function writeFileAtomic (path: string, data: string | Uint8Array, 
   const tmp = `${path}${TMP_SUFFIX}`
   await rm(tmp, { force: true })
   try {
-    const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode)
-    try {
-      await handle.chmod(mode)
-      await handle.writeFile(data)
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
+    await writeNewPrivate(tmp, data, mode)
     await rename(tmp, path)
   } catch (err) {
     await rm(tmp, { force: true }).catch(() => undefined)
@@ -81,14 +74,7 @@ export async function readFileIfExists (path: string, opts: { noFollow?: boolean
 export async function createFileExclusive (path: string, data: string | Uint8Array, mode: number = PRIVATE_FILE_MODE): Promise<boolean> {
   const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}${TMP_SUFFIX}`
   try {
-    const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode)
-    try {
-      await handle.chmod(mode)
-      await handle.writeFile(data)
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
+    await writeNewPrivate(tmp, data, mode)
     try {
       await link(tmp, path)
     } catch (err) {
@@ -115,4 +101,16 @@ export async function fsyncDir (dir: string): Promise<void> {
 /** isErrno says whether a thrown value is a Node fs error with the given code. */
 export function isErrno (err: unknown, code: string): boolean {
   return err instanceof Error && (err as NodeJS.ErrnoException).code === code
+}
+
+/** writeNewPrivate creates `tmp` (never following a link, never reusing a file), with `mode` whatever the umask, and syncs it. */
+async function writeNewPrivate (tmp: string, data: string | Uint8Array, mode: number): Promise<void> {
+  const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode)
+  try {
+    await handle.chmod(mode)
+    await handle.writeFile(data)
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
 }
