@@ -20,6 +20,7 @@ import { formMesh, waitAllPairsPing } from '../../netns/route-watch.ts'
 import { waitFor } from '../../netns/lab.ts'
 import { startInvariantMonitor, type InvariantMonitor } from '../../netns/invariant-monitor.ts'
 import { describeSummary, overBudget, startPairProbes, type PairProbes } from '../../netns/pair-probes.ts'
+import { closeWatchedLab } from '../../netns/watched-lab.ts'
 
 const SIX = [1, 2, 3, 4, 5, 6]
 const LOSS_PERCENT = 10
@@ -39,11 +40,7 @@ test.before(async () => {
   m = await createMeshLab({ hosts: 6 })
 })
 test.after(async () => {
-  for (const e of m.unexpectedExits()) console.error(`\n${e}`)
-  await probes?.stop()
-  await inv?.stop()
-  for (const i of SIX) await m.lab.loss(i, 0).catch(() => {})
-  await m.destroy()
+  await closeWatchedLab(m, [probes, inv], async () => { for (const i of SIX) await m.lab.loss(i, 0).catch(() => {}) })
 })
 
 test('6 hosts form a full mesh; probes (5 Hz per ordered pair) and the invariant checker start', async () => {

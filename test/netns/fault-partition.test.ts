@@ -14,6 +14,7 @@ import { formMesh, waitAllPairsPing } from '../../netns/route-watch.ts'
 import { waitFor } from '../../netns/lab.ts'
 import { startInvariantMonitor, type InvariantMonitor } from '../../netns/invariant-monitor.ts'
 import { describeSummary, overBudget, startPairProbes, type PairProbes } from '../../netns/pair-probes.ts'
+import { closeWatchedLab } from '../../netns/watched-lab.ts'
 
 const SIX = [1, 2, 3, 4, 5, 6]
 const SPLIT_MS = 60_000
@@ -41,12 +42,7 @@ function randomHalves (): [number[], number[]] {
 const sameHalf = (i: number, j: number): boolean => halves.some(h => h.includes(i) && h.includes(j))
 
 test.before(async () => { m = await createMeshLab({ hosts: 6 }) })
-test.after(async () => {
-  for (const e of m.unexpectedExits()) console.error(`\n${e}`)
-  await probes?.stop()
-  await inv?.stop()
-  await m.destroy()
-})
+test.after(async () => { await closeWatchedLab(m, [probes, inv]) })
 
 test('6 hosts form a full mesh; probes and the invariant checker start', async () => {
   for (const [i, s] of await formMesh(m, SIX)) before.set(i, s)

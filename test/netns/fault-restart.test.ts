@@ -16,6 +16,7 @@ import { formMesh, waitAllPairsPing } from '../../netns/route-watch.ts'
 import { waitFor } from '../../netns/lab.ts'
 import { startInvariantMonitor, type InvariantMonitor } from '../../netns/invariant-monitor.ts'
 import { describeSummary, overBudget, startPairProbes, type PairProbes } from '../../netns/pair-probes.ts'
+import { closeWatchedLab } from '../../netns/watched-lab.ts'
 
 const FIVE = [1, 2, 3, 4, 5]
 const SIX = [1, 2, 3, 4, 5, 6]
@@ -36,12 +37,7 @@ async function wireguardGoPid (i: number): Promise<number> {
 }
 
 test.before(async () => { m = await createMeshLab({ hosts: 6 }) })
-test.after(async () => {
-  for (const e of m.unexpectedExits()) console.error(`\n${e}`)
-  await probes?.stop()
-  await inv?.stop()
-  await m.destroy()
-})
+test.after(async () => { await closeWatchedLab(m, [probes, inv]) })
 
 test('hosts 1-5 form a full mesh (host 1 is the bootstrap); probes and the invariant checker start', async () => {
   for (const [i, s] of await formMesh(m, FIVE)) st.set(i, s)

@@ -11,6 +11,7 @@ import { assertPurged as assertPurgedFrom, changedRoutes, formMesh, routeSince }
 import { waitFor } from '../../netns/lab.ts'
 import { startInvariantMonitor, type InvariantMonitor } from '../../netns/invariant-monitor.ts'
 import { describeSummary, overBudget, startPairProbes, type PairProbes } from '../../netns/pair-probes.ts'
+import { closeWatchedLab } from '../../netns/watched-lab.ts'
 
 const SIX = [1, 2, 3, 4, 5, 6]
 const SURVIVORS = [1, 2, 3, 5, 6]
@@ -32,12 +33,7 @@ async function assertPurged (i: number, gone: number, others: readonly number[])
 let sinceBefore = new Map<string, number>()
 
 test.before(async () => { m = await createMeshLab({ hosts: 6 }) })
-test.after(async () => {
-  for (const e of m.unexpectedExits()) console.error(`\n${e}`)
-  await probes?.stop()
-  await inv?.stop()
-  await m.destroy()
-})
+test.after(async () => { await closeWatchedLab(m, [probes, inv]) })
 
 test('6 hosts form a full mesh', async () => {
   for (const [i, status] of await formMesh(m, SIX)) st.set(i, status)

@@ -10,6 +10,7 @@ import { formMesh } from '../../netns/route-watch.ts'
 import { waitFor } from '../../netns/lab.ts'
 import { startInvariantMonitor, type InvariantMonitor } from '../../netns/invariant-monitor.ts'
 import { describeSummary, overBudget, startPairProbes, type PairProbes } from '../../netns/pair-probes.ts'
+import { closeWatchedLab } from '../../netns/watched-lab.ts'
 import type { DeviceState } from '../../src/wireguard/types.ts'
 
 const SIX = [1, 2, 3, 4, 5, 6]
@@ -92,12 +93,7 @@ function watchRoute (i: number, j: number): { stop: () => Promise<string[]>, cou
 }
 
 test.before(async () => { m = await createMeshLab({ hosts: 6 }) })
-test.after(async () => {
-  for (const e of m.unexpectedExits()) console.error(`\n${e}`)
-  await probes?.stop()
-  await inv?.stop()
-  await m.destroy()
-})
+test.after(async () => { await closeWatchedLab(m, [probes, inv]) })
 
 test('6 hosts form a full mesh, all direct', async () => {
   for (const [i, status] of await formMesh(m, SIX)) st.set(i, status)
